@@ -1,0 +1,539 @@
+//! The connection state machine: bytes in, events and bytes out (RFC 6455 §5-§7).
+
+use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+use crate::config::Config;
+use crate::error::{ProtocolError, SendError};
+use crate::frame::{Frame, FrameHeader, OpCode};
+use crate::mask::{apply_mask, MaskingKey};
+use crate::message::{Event, Message};
+use crate::output::Output;
+use crate::utf8::{Utf8Bytes, Utf8Validator};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::io::IoSlice;
+
+/// Which end of the connection this is (RFC 6455 §5.1: clients mask, servers do not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that opened the connection; masks every frame it sends.
+    Client,
+    /// The end that accepted the connection; never masks.
+    Server,
+}
+
+/// Where the closing handshake stands (RFC 6455 §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// We queued a close frame (or failed the connection) and wait for the peer's close; no
+    /// more data may be sent, data from the peer is still delivered.
+    CloseSent,
+    /// The peer's close arrived and our reply is queued but not yet written out.
+    CloseReceived,
+    /// The closing handshake is over (or the connection failed) and all output was written: see
+    /// [`Connection::should_close_transport`].
+    Closed,
+}
+
+/// The frame whose payload is arriving.
+#[derive(Debug)]
+struct InFrame {
+    header: FrameHeader,
+    len: usize,
+    /// Bytes at the front of the read buffer already unmasked and validated.
+    processed: usize,
+    /// Whether the payload belongs to a text message (checked as UTF-8 as it arrives).
+    text: bool,
+}
+
+/// A sans-IO WebSocket connection, after the opening handshake.
+///
+/// Feed it the bytes read from the transport ([`read_buffer`](Self::read_buffer) or
+/// [`receive`](Self::receive)), pull [`Event`]s with [`next_event`](Self::next_event), queue
+/// messages with [`send`](Self::send), and write out what [`output`](Self::output) holds. It owns
+/// no socket and reads no clock, so every async runtime (and every test) drives it the same way.
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    read: BytesMut,
+    frame: Option<InFrame>,
+    /// Opcode of the data message in progress (its first frame's), if any.
+    msg: Option<OpCode>,
+    msg_size: u64,
+    msg_buf: BytesMut,
+    utf8: Utf8Validator,
+    out: Output,
+    /// A fragmented message is being sent through `send_frame`.
+    sending_fragments: bool,
+    close_sent: bool,
+    close_received: bool,
+    failed: bool,
+    eof: bool,
+}
+
+impl Connection {
+    /// A connection in the open state.
+    pub fn new(role: Role, config: Config) -> Self {
+        Connection {
+            role,
+            config,
+            read: BytesMut::new(),
+            frame: None,
+            msg: None,
+            msg_size: 0,
+            msg_buf: BytesMut::new(),
+            utf8: Utf8Validator::new(),
+            out: Output::default(),
+            sending_fragments: false,
+            close_sent: false,
+            close_received: false,
+            failed: false,
+            eof: false,
+        }
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The read buffer: append bytes read from the transport to it (reading straight into its
+    /// spare capacity avoids a copy), then call [`next_event`](Self::next_event).
+    pub fn read_buffer(&mut self) -> &mut BytesMut {
+        &mut self.read
+    }
+
+    /// Appends bytes read from the transport.
+    pub fn receive(&mut self, data: &[u8]) {
+        if self.wants_read() {
+            self.read.extend_from_slice(data);
+        }
+    }
+
+    /// Records that the transport reached end of file.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether received bytes are still of use: false once the peer's close arrived, the
+    /// connection failed, or the transport ended. Later bytes are discarded.
+    pub fn wants_read(&self) -> bool {
+        !(self.close_received || self.failed || self.eof)
+    }
+
+    /// The next event decoded from the received bytes, `Ok(None)` when more bytes are needed.
+    ///
+    /// On a protocol violation the connection is failed (RFC 6455 §7.1.7): a close frame with
+    /// the error's [close code](ProtocolError::close_code) is queued, the error is returned once,
+    /// and later calls return `Ok(None)`. End of file before the closing handshake gives
+    /// [`ProtocolError::AbnormalClosure`] once.
+    pub fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if !self.wants_read() && (self.close_received || self.failed) {
+            self.read.clear();
+            return Ok(None);
+        }
+        match self.decode() {
+            Ok(Some(event)) => Ok(Some(event)),
+            Ok(None) if self.eof => {
+                self.failed = true;
+                self.read.clear();
+                Err(ProtocolError::AbnormalClosure)
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.fail(&e);
+                Err(e)
+            }
+        }
+    }
+
+    fn fail(&mut self, error: &ProtocolError) {
+        self.failed = true;
+        self.read.clear();
+        self.frame = None;
+        self.msg = None;
+        self.msg_buf.clear();
+        if !self.close_sent {
+            let mut reason = error.to_string();
+            while reason.len() > MAX_CLOSE_REASON {
+                reason.pop();
+            }
+            let frame = CloseFrame::new(error.close_code(), reason);
+            self.queue_close(Some(&frame));
+        }
+    }
+
+    fn decode(&mut self) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            if self.frame.is_none() {
+                let Some((header, header_len)) = FrameHeader::decode(&self.read)? else {
+                    return Ok(None);
+                };
+                self.check_header(&header)?;
+                self.read.advance(header_len);
+                // check_header bounded the length by max_frame_size, so it fits a usize.
+                let len = header.payload_len as usize;
+                if len > self.read.len() {
+                    self.read.reserve(len - self.read.len());
+                }
+                let text = header.opcode == OpCode::Text
+                    || (header.opcode == OpCode::Continuation && self.msg == Some(OpCode::Text));
+                self.frame = Some(InFrame {
+                    header,
+                    len,
+                    processed: 0,
+                    text,
+                });
+            }
+            let Some(frame) = self.frame.as_mut() else {
+                return Ok(None);
+            };
+            let avail = self.read.len().min(frame.len);
+            if avail > frame.processed {
+                let fresh = &mut self.read[frame.processed..avail];
+                if let Some(key) = frame.header.mask {
+                    apply_mask(fresh, key, frame.processed);
+                }
+                if frame.text {
+                    // Validated as it arrives, so invalid text fails before the frame ends.
+                    self.utf8
+                        .feed(fresh)
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+                frame.processed = avail;
+            }
+            if frame.processed < frame.len {
+                return Ok(None);
+            }
+            let (header, len) = (frame.header, frame.len);
+            self.frame = None;
+            let payload = self.read.split_to(len).freeze();
+            if let Some(event) = self.complete_frame(header, payload)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// Checks a header as soon as it arrives, before any payload is buffered.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
+        // RFC 6455 §5.2: RSV bits must be 0 unless an extension defines them.
+        if h.rsv1 || h.rsv2 || h.rsv3 {
+            return Err(ProtocolError::ReservedBits);
+        }
+        // RFC 6455 §5.1: clients mask, servers do not.
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            // RFC 6455 §5.5.
+            if h.payload_len > 125 {
+                return Err(ProtocolError::ControlFrameTooLong(h.payload_len));
+            }
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            return Ok(());
+        }
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                size: h.payload_len,
+                max: self.config.max_frame_size,
+            });
+        }
+        // RFC 6455 §5.4: fragments of one message are not interleaved with another's.
+        match (h.opcode, self.msg) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(_)) => self.msg_size += h.payload_len,
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                self.msg = Some(opcode);
+                self.msg_size = h.payload_len;
+                self.utf8.reset();
+            }
+        }
+        if self.config.reassemble && self.msg_size > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooLarge {
+                size: self.msg_size,
+                max: self.config.max_message_size,
+            });
+        }
+        Ok(())
+    }
+
+    fn complete_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let message = match header.opcode {
+            OpCode::Ping => {
+                // RFC 6455 §5.5.2: answer with a pong carrying the same application data.
+                if self.config.auto_pong && !self.close_sent {
+                    let mask = self.mask();
+                    self.out
+                        .push_frame(OpCode::Pong, true, false, &payload, mask);
+                }
+                Message::Ping(payload)
+            }
+            OpCode::Pong => Message::Pong(payload),
+            OpCode::Close => {
+                let frame = parse_close(&payload)?;
+                self.close_received = true;
+                self.read.clear();
+                if !self.close_sent {
+                    // RFC 6455 §5.5.1: reply with a close, echoing the status code.
+                    let reply = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+                    self.queue_close(reply.as_ref());
+                }
+                Message::Close(frame)
+            }
+            OpCode::Continuation | OpCode::Text | OpCode::Binary => {
+                return self.complete_data_frame(header, payload)
+            }
+        };
+        Ok(Some(Event::Message(message)))
+    }
+
+    fn complete_data_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let opcode = self.msg.unwrap_or(header.opcode);
+        if header.fin {
+            self.msg = None;
+            if opcode == OpCode::Text {
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if !self.config.reassemble {
+            return Ok(Some(Event::Frame(Frame {
+                opcode: header.opcode,
+                fin: header.fin,
+                payload,
+            })));
+        }
+        if !header.fin {
+            self.msg_buf.extend_from_slice(&payload);
+            return Ok(None);
+        }
+        let data = if self.msg_buf.is_empty() {
+            payload
+        } else {
+            self.msg_buf.extend_from_slice(&payload);
+            self.msg_buf.split().freeze()
+        };
+        let message = if opcode == OpCode::Text {
+            Message::Text(Utf8Bytes::try_from(data).map_err(|_| ProtocolError::InvalidUtf8)?)
+        } else {
+            Message::Binary(data)
+        };
+        Ok(Some(Event::Message(message)))
+    }
+
+    fn mask(&self) -> Option<MaskingKey> {
+        match self.role {
+            Role::Client => Some(MaskingKey::random()),
+            Role::Server => None,
+        }
+    }
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.close_sent || self.failed {
+            Err(SendError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Queues a message: text and binary as one frame each, ping and pong as control frames, a
+    /// close starts the closing handshake (see [`close`](Self::close)).
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        match message {
+            Message::Text(text) => self.send_data(OpCode::Text, &text.into_bytes()),
+            Message::Binary(data) => self.send_data(OpCode::Binary, &data),
+            Message::Ping(data) => self.send_control(OpCode::Ping, &data),
+            Message::Pong(data) => self.send_control(OpCode::Pong, &data),
+            Message::Close(frame) => self.close(frame),
+        }
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: &Bytes) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.sending_fragments {
+            return Err(SendError::InvalidFrameSequence);
+        }
+        let mask = self.mask();
+        self.out.push_frame(opcode, true, false, payload, mask);
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &Bytes) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if payload.len() > 125 {
+            return Err(SendError::ControlFrameTooLong(payload.len()));
+        }
+        let mask = self.mask();
+        self.out.push_frame(opcode, true, false, payload, mask);
+        Ok(())
+    }
+
+    /// Queues one data frame of a message streamed fragment by fragment (RFC 6455 §5.4): the
+    /// first has opcode `Text` or `Binary`, the rest `Continuation`, the last has `fin` set.
+    /// Control messages may be sent in between with [`send`](Self::send).
+    pub fn send_frame(&mut self, frame: Frame) -> Result<(), SendError> {
+        self.check_can_send()?;
+        match (frame.opcode, self.sending_fragments) {
+            (OpCode::Text | OpCode::Binary, false) | (OpCode::Continuation, true) => {}
+            _ => return Err(SendError::InvalidFrameSequence),
+        }
+        self.sending_fragments = !frame.fin;
+        let mask = self.mask();
+        self.out
+            .push_frame(frame.opcode, frame.fin, false, &frame.payload, mask);
+        Ok(())
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2) by queueing a close frame; `None` sends
+    /// one without a status code. Afterwards no data may be sent; received data is still
+    /// delivered until the peer's close arrives.
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if let Some(f) = &frame {
+            if !f.code.is_valid_on_wire() {
+                return Err(SendError::InvalidCloseCode(f.code.0));
+            }
+            if f.reason.len() > MAX_CLOSE_REASON {
+                return Err(SendError::CloseReasonTooLong(f.reason.len()));
+            }
+        }
+        self.queue_close(frame.as_ref());
+        Ok(())
+    }
+
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        let mut payload = BytesMut::new();
+        if let Some(f) = frame {
+            payload.put_u16(f.code.0);
+            payload.put_slice(f.reason.as_bytes());
+        }
+        let mask = self.mask();
+        self.out
+            .push_frame(OpCode::Close, true, false, &payload.freeze(), mask);
+        self.close_sent = true;
+    }
+
+    /// The closing handshake state.
+    pub fn state(&self) -> State {
+        let flushed = self.out.len() == 0;
+        match (self.close_sent, self.close_received) {
+            _ if self.failed && flushed => State::Closed,
+            (true, true) if flushed => State::Closed,
+            (true, true) => State::CloseReceived,
+            (true, false) | (false, true) => State::CloseSent,
+            (false, false) if self.failed => State::CloseSent,
+            (false, false) => State::Open,
+        }
+    }
+
+    /// Whether the adapter should close the transport now.
+    ///
+    /// RFC 6455 §7.1.1: once the closing handshake is over, the server closes the TCP
+    /// connection first; the client waits for the server to do so (and closes it itself only
+    /// after a timeout of the adapter's choosing, see [`awaiting_transport_close`]). After a
+    /// failure or end of file, either end closes once its output is written.
+    ///
+    /// [`awaiting_transport_close`]: Self::awaiting_transport_close
+    pub fn should_close_transport(&self) -> bool {
+        self.state() == State::Closed && (self.role == Role::Server || self.failed || self.eof)
+    }
+
+    /// Whether this client has finished the closing handshake and is waiting for the server to
+    /// close the transport (RFC 6455 §7.1.1); the adapter keeps reading until end of file or
+    /// its close timeout.
+    pub fn awaiting_transport_close(&self) -> bool {
+        self.state() == State::Closed && !self.should_close_transport()
+    }
+
+    /// Whether the peer's close frame arrived.
+    pub fn close_received(&self) -> bool {
+        self.close_received
+    }
+
+    /// Whether a close frame was queued (by [`close`](Self::close), in reply to the peer's, or
+    /// on failure).
+    pub fn close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    /// Bytes waiting to be written.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether queued output reached [`Config::write_buffer_limit`]: the adapter should write
+    /// before queueing more data.
+    pub fn is_write_buffer_full(&self) -> bool {
+        self.out.len() >= self.config.write_buffer_limit
+    }
+
+    /// The first contiguous run of bytes waiting to be written (empty when there are none).
+    pub fn output(&self) -> &[u8] {
+        self.out.first()
+    }
+
+    /// Fills `dst` with the bytes waiting to be written, in order, for a vectored write.
+    /// Returns how many slices were filled.
+    pub fn output_io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.out.io_slices(dst)
+    }
+
+    /// Marks `n` bytes of output as written.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`output_len`](Self::output_len): that is a bug in the caller.
+    pub fn advance_output(&mut self, n: usize) {
+        self.out.advance(n);
+    }
+
+    /// Takes all the bytes waiting to be written, as one buffer.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        let mut all = Vec::with_capacity(self.out.len());
+        while self.out.len() > 0 {
+            let chunk = self.out.first();
+            all.extend_from_slice(chunk);
+            let n = chunk.len();
+            self.out.advance(n);
+        }
+        all
+    }
+}
+
+/// Parses a close frame's payload (RFC 6455 §5.5.1, §7.4).
+fn parse_close(payload: &Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
+    match payload.len() {
+        0 => Ok(None),
+        1 => Err(ProtocolError::InvalidClosePayload),
+        _ => {
+            let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
+            if !code.is_valid_on_wire() {
+                return Err(ProtocolError::InvalidCloseCode(code.0));
+            }
+            let reason =
+                Utf8Bytes::try_from(payload.slice(2..)).map_err(|_| ProtocolError::InvalidUtf8)?;
+            Ok(Some(CloseFrame { code, reason }))
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;
