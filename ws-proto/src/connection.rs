@@ -3,6 +3,7 @@
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 use crate::config::Config;
 use crate::error::{ProtocolError, SendError};
+use crate::extension::{Extension, Rsv};
 use crate::frame::{Frame, FrameHeader, OpCode};
 use crate::mask::{apply_mask, MaskingKey};
 use crate::message::{Event, Message};
@@ -61,7 +62,10 @@ pub struct Connection {
     /// Opcode of the data message in progress (its first frame's), if any.
     msg: Option<OpCode>,
     msg_size: u64,
+    /// The message in progress carries an extension's RSV bits: its payload is decoded by it.
+    msg_transformed: bool,
     msg_buf: BytesMut,
+    extension: Option<Box<dyn Extension>>,
     utf8: Utf8Validator,
     out: Output,
     /// A fragmented message is being sent through `send_frame`.
@@ -82,7 +86,9 @@ impl Connection {
             frame: None,
             msg: None,
             msg_size: 0,
+            msg_transformed: false,
             msg_buf: BytesMut::new(),
+            extension: None,
             utf8: Utf8Validator::new(),
             out: Output::default(),
             sending_fragments: false,
@@ -91,6 +97,13 @@ impl Connection {
             failed: false,
             eof: false,
         }
+    }
+
+    /// Installs the extension negotiated in the opening handshake (for example
+    /// [`PerMessageDeflate`](crate::PerMessageDeflate)): its RSV bits become valid on the first
+    /// frame of data messages, and it encodes and decodes their payloads.
+    pub fn set_extension(&mut self, extension: Box<dyn Extension>) {
+        self.extension = Some(extension);
     }
 
     /// This end's role.
@@ -182,8 +195,11 @@ impl Connection {
                 if len > self.read.len() {
                     self.read.reserve(len - self.read.len());
                 }
-                let text = header.opcode == OpCode::Text
-                    || (header.opcode == OpCode::Continuation && self.msg == Some(OpCode::Text));
+                // Transformed (compressed) text is validated after decoding instead.
+                let text = !self.msg_transformed
+                    && (header.opcode == OpCode::Text
+                        || (header.opcode == OpCode::Continuation
+                            && self.msg == Some(OpCode::Text)));
                 self.frame = Some(InFrame {
                     header,
                     len,
@@ -222,9 +238,19 @@ impl Connection {
 
     /// Checks a header as soon as it arrives, before any payload is buffered.
     fn check_header(&mut self, h: &FrameHeader) -> Result<(), ProtocolError> {
-        // RFC 6455 §5.2: RSV bits must be 0 unless an extension defines them.
-        if h.rsv1 || h.rsv2 || h.rsv3 {
-            return Err(ProtocolError::ReservedBits);
+        // RFC 6455 §5.2: RSV bits must be 0 unless an extension defines them; RFC 7692 §6.1:
+        // an extension's bits go on the first frame of a data message only.
+        let rsv = Rsv {
+            rsv1: h.rsv1,
+            rsv2: h.rsv2,
+            rsv3: h.rsv3,
+        };
+        if rsv.any() {
+            let granted = self.extension.as_ref().map_or(Rsv::NONE, |e| e.rsv());
+            let first_data_frame = matches!(h.opcode, OpCode::Text | OpCode::Binary);
+            if !first_data_frame || !rsv.within(granted) {
+                return Err(ProtocolError::ReservedBits);
+            }
         }
         // RFC 6455 §5.1: clients mask, servers do not.
         match (self.role, h.mask.is_some()) {
@@ -255,6 +281,7 @@ impl Connection {
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
                 self.msg = Some(opcode);
+                self.msg_transformed = rsv.any();
                 self.msg_size = h.payload_len;
                 self.utf8.reset();
             }
@@ -279,7 +306,7 @@ impl Connection {
                 if self.config.auto_pong && !self.close_sent {
                     let mask = self.mask();
                     self.out
-                        .push_frame(OpCode::Pong, true, false, &payload, mask);
+                        .push_frame(OpCode::Pong, true, Rsv::NONE, &payload, mask);
                 }
                 Message::Ping(payload)
             }
@@ -308,9 +335,16 @@ impl Connection {
         payload: Bytes,
     ) -> Result<Option<Event>, ProtocolError> {
         let opcode = self.msg.unwrap_or(header.opcode);
+        let text = opcode == OpCode::Text;
+        let payload = if self.msg_transformed {
+            self.decode_with_extension(&payload, header.fin, text)?
+        } else {
+            Some(payload)
+        };
         if header.fin {
             self.msg = None;
-            if opcode == OpCode::Text {
+            self.msg_transformed = false;
+            if text {
                 self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             }
         }
@@ -318,25 +352,55 @@ impl Connection {
             return Ok(Some(Event::Frame(Frame {
                 opcode: header.opcode,
                 fin: header.fin,
-                payload,
+                payload: payload.unwrap_or_else(|| self.msg_buf.split().freeze()),
             })));
         }
         if !header.fin {
-            self.msg_buf.extend_from_slice(&payload);
+            if let Some(payload) = payload {
+                self.msg_buf.extend_from_slice(&payload);
+            }
             return Ok(None);
         }
-        let data = if self.msg_buf.is_empty() {
-            payload
-        } else {
-            self.msg_buf.extend_from_slice(&payload);
-            self.msg_buf.split().freeze()
+        let data = match payload {
+            Some(payload) if self.msg_buf.is_empty() => payload,
+            Some(payload) => {
+                self.msg_buf.extend_from_slice(&payload);
+                self.msg_buf.split().freeze()
+            }
+            None => self.msg_buf.split().freeze(),
         };
-        let message = if opcode == OpCode::Text {
+        let message = if text {
             Message::Text(Utf8Bytes::try_from(data).map_err(|_| ProtocolError::InvalidUtf8)?)
         } else {
             Message::Binary(data)
         };
         Ok(Some(Event::Message(message)))
+    }
+
+    /// Decodes a frame of a transformed message into `msg_buf` (returns `None`: the data is
+    /// there), enforcing the size limit on the decoded bytes and checking decoded text.
+    fn decode_with_extension(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        text: bool,
+    ) -> Result<Option<Bytes>, ProtocolError> {
+        let Some(extension) = self.extension.as_mut() else {
+            return Err(ProtocolError::ReservedBits);
+        };
+        let max_len = if self.config.reassemble {
+            self.config.max_message_size
+        } else {
+            self.config.max_frame_size
+        };
+        let start = self.msg_buf.len();
+        extension.decode(payload, fin, &mut self.msg_buf, max_len)?;
+        if text {
+            self.utf8
+                .feed(&self.msg_buf[start..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(None)
     }
 
     fn mask(&self) -> Option<MaskingKey> {
@@ -372,7 +436,10 @@ impl Connection {
             return Err(SendError::InvalidFrameSequence);
         }
         let mask = self.mask();
-        self.out.push_frame(opcode, true, false, payload, mask);
+        match self.extension.as_mut().and_then(|e| e.encode(payload)) {
+            Some((rsv, encoded)) => self.out.push_frame(opcode, true, rsv, &encoded, mask),
+            None => self.out.push_frame(opcode, true, Rsv::NONE, payload, mask),
+        }
         Ok(())
     }
 
@@ -382,7 +449,7 @@ impl Connection {
             return Err(SendError::ControlFrameTooLong(payload.len()));
         }
         let mask = self.mask();
-        self.out.push_frame(opcode, true, false, payload, mask);
+        self.out.push_frame(opcode, true, Rsv::NONE, payload, mask);
         Ok(())
     }
 
@@ -398,7 +465,7 @@ impl Connection {
         self.sending_fragments = !frame.fin;
         let mask = self.mask();
         self.out
-            .push_frame(frame.opcode, frame.fin, false, &frame.payload, mask);
+            .push_frame(frame.opcode, frame.fin, Rsv::NONE, &frame.payload, mask);
         Ok(())
     }
 
@@ -427,7 +494,7 @@ impl Connection {
         }
         let mask = self.mask();
         self.out
-            .push_frame(OpCode::Close, true, false, &payload.freeze(), mask);
+            .push_frame(OpCode::Close, true, Rsv::NONE, &payload.freeze(), mask);
         self.close_sent = true;
     }
 
@@ -537,3 +604,7 @@ fn parse_close(payload: &Bytes) -> Result<Option<CloseFrame>, ProtocolError> {
 #[cfg(test)]
 #[path = "connection_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "extension_tests.rs"]
+mod extension_tests;

@@ -1,5 +1,6 @@
 //! The queue of encoded bytes waiting to be written to the transport.
 
+use crate::extension::Rsv;
 use crate::frame::{FrameHeader, OpCode};
 use crate::mask::{apply_mask, MaskingKey};
 use bytes::{Buf, Bytes, BytesMut};
@@ -28,13 +29,15 @@ impl Output {
         &mut self,
         opcode: OpCode,
         fin: bool,
-        rsv1: bool,
+        rsv: Rsv,
         payload: &Bytes,
         mask: Option<MaskingKey>,
     ) {
         let mut header = FrameHeader::new(opcode, payload.len() as u64);
         header.fin = fin;
-        header.rsv1 = rsv1;
+        header.rsv1 = rsv.rsv1;
+        header.rsv2 = rsv.rsv2;
+        header.rsv3 = rsv.rsv3;
         header.mask = mask;
         self.len += header.encoded_len() + payload.len();
         header.encode(&mut self.staging);
@@ -123,9 +126,21 @@ mod tests {
     fn large_payloads_keep_order_with_small_ones() {
         let mut out = Output::default();
         let big = Bytes::from(vec![7u8; 5000]);
-        out.push_frame(OpCode::Text, true, false, &Bytes::from_static(b"hi"), None);
-        out.push_frame(OpCode::Binary, true, false, &big, None);
-        out.push_frame(OpCode::Ping, true, false, &Bytes::from_static(b"p"), None);
+        out.push_frame(
+            OpCode::Text,
+            true,
+            Rsv::NONE,
+            &Bytes::from_static(b"hi"),
+            None,
+        );
+        out.push_frame(OpCode::Binary, true, Rsv::NONE, &big, None);
+        out.push_frame(
+            OpCode::Ping,
+            true,
+            Rsv::NONE,
+            &Bytes::from_static(b"p"),
+            None,
+        );
         let mut expected = vec![0x81, 2, b'h', b'i', 0x82, 126, 0x13, 0x88];
         expected.extend_from_slice(&big);
         expected.extend_from_slice(&[0x89, 1, b'p']);

@@ -1,0 +1,69 @@
+//! The interface through which a negotiated extension (RFC 6455 §9) transforms data messages.
+
+use crate::error::ProtocolError;
+use bytes::{Bytes, BytesMut};
+use std::fmt;
+
+/// The three RSV bits of a frame header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Rsv {
+    /// RSV1 (used by permessage-deflate, RFC 7692).
+    pub rsv1: bool,
+    /// RSV2.
+    pub rsv2: bool,
+    /// RSV3.
+    pub rsv3: bool,
+}
+
+impl Rsv {
+    /// No bit set.
+    pub const NONE: Rsv = Rsv {
+        rsv1: false,
+        rsv2: false,
+        rsv3: false,
+    };
+    /// Only RSV1 set.
+    pub const RSV1: Rsv = Rsv {
+        rsv1: true,
+        rsv2: false,
+        rsv3: false,
+    };
+
+    /// Whether any bit is set.
+    pub fn any(self) -> bool {
+        self.rsv1 || self.rsv2 || self.rsv3
+    }
+
+    /// Whether every bit set in `self` is also set in `granted`.
+    pub fn within(self, granted: Rsv) -> bool {
+        (!self.rsv1 || granted.rsv1) && (!self.rsv2 || granted.rsv2) && (!self.rsv3 || granted.rsv3)
+    }
+}
+
+/// A per-message extension negotiated in the opening handshake, such as permessage-deflate.
+///
+/// The core knows an extension only through this interface: the RSV bits it owns (granted on the
+/// first frame of a data message, a protocol error anywhere else, RFC 7692 §6), and how it turns
+/// a received message's payload back into application data and application data into a payload
+/// to send. The core still enforces `max_message_size` on what `decode` produces and validates
+/// the UTF-8 of decoded text.
+pub trait Extension: Send + fmt::Debug {
+    /// The RSV bits this extension uses.
+    fn rsv(&self) -> Rsv;
+
+    /// Decodes one received frame's payload of a message whose first frame carried this
+    /// extension's bits, appending the result to `out`. `fin` marks the message's last frame.
+    /// Must fail with [`ProtocolError::MessageTooLarge`] rather than let `out` grow past
+    /// `max_len`.
+    fn decode(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        max_len: usize,
+    ) -> Result<(), ProtocolError>;
+
+    /// Encodes a whole outgoing data message: the RSV bits to set on its first frame and the
+    /// payload to send, or `None` to send it unchanged (for example below a size threshold).
+    fn encode(&mut self, payload: &[u8]) -> Option<(Rsv, Bytes)>;
+}
