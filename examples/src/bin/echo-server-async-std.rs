@@ -1,0 +1,28 @@
+//! Echo server on async-std: `cargo run -p examples --bin echo-server-async-std --
+//! 127.0.0.1:9001 [--tls-cert cert.pem --tls-key key.pem]`.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    async_std::task::block_on(async {
+        let args = examples::server_args()?;
+        let listener = async_std::net::TcpListener::bind(&args.addr).await?;
+        println!("listening on {}", listener.local_addr()?);
+        let tls = args.tls.map(futures_rustls::TlsAcceptor::from);
+        loop {
+            let (tcp, peer) = listener.accept().await?;
+            let _ = tcp.set_nodelay(true);
+            let tls = tls.clone();
+            async_std::task::spawn(async move {
+                let result = match tls {
+                    Some(acceptor) => match acceptor.accept(tcp).await {
+                        Ok(stream) => ws_async_std::accept(stream).await.map(|ws| async_std::task::spawn(examples::echo(ws))).map(drop),
+                        Err(e) => Err(e.into()),
+                    },
+                    None => ws_async_std::accept(tcp).await.map(|ws| async_std::task::spawn(examples::echo(ws))).map(drop),
+                };
+                if let Err(e) = result {
+                    eprintln!("{peer}: handshake failed: {e}");
+                }
+            });
+        }
+    })
+}

@@ -1,0 +1,27 @@
+//! Echo server on tokio: `cargo run -p examples --bin echo-server-tokio -- 127.0.0.1:9001
+//! [--tls-cert cert.pem --tls-key key.pem]`.
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = examples::server_args()?;
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    let tls = args.tls.map(tokio_rustls::TlsAcceptor::from);
+    loop {
+        let (tcp, peer) = listener.accept().await?;
+        let _ = tcp.set_nodelay(true);
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let served = match tls {
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(stream) => ws_tokio::accept(stream).await.map(|ws| tokio::spawn(examples::echo(ws))),
+                    Err(e) => Err(e.into()),
+                },
+                None => ws_tokio::accept(tcp).await.map(|ws| tokio::spawn(examples::echo(ws))),
+            };
+            if let Err(e) = served {
+                eprintln!("{peer}: handshake failed: {e}");
+            }
+        });
+    }
+}

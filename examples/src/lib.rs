@@ -1,0 +1,148 @@
+//! Runtime-agnostic pieces of the examples: the echo loop, the Autobahn client testee, the
+//! interactive client and TLS set-up. Each binary in `src/bin` binds them to one runtime.
+#![forbid(unsafe_code)]
+
+use std::future::Future;
+use std::io::{self, BufRead};
+use std::sync::Arc;
+use ws_async::{Message, Transport, WebSocketStream};
+
+/// Echoes every text and binary message back until the connection is over.
+///
+/// Errors are not fatal to the loop: after a protocol error the stream still sends the close
+/// frame and closes the transport, which takes a few more polls, and then ends.
+pub async fn echo<T: Transport>(mut ws: WebSocketStream<T>) {
+    while let Some(item) = ws.recv().await {
+        match item {
+            Ok(message) if message.is_data() => {
+                // Fails only once the connection is closing; keep reading to finish the close.
+                let _ = ws.send(message).await;
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("connection error: {e}"),
+        }
+    }
+}
+
+/// Parsed command line of the echo servers: `ADDR [--tls-cert CERT.pem --tls-key KEY.pem]`.
+pub struct ServerArgs {
+    /// Address to listen on.
+    pub addr: String,
+    /// TLS settings when `--tls-cert` and `--tls-key` were given.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// Reads the echo server's command line.
+pub fn server_args() -> Result<ServerArgs, Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mut addr = "127.0.0.1:9001".to_string();
+    let (mut cert, mut key) = (None, None);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tls-cert" => cert = args.next(),
+            "--tls-key" => key = args.next(),
+            _ => addr = arg,
+        }
+    }
+    let tls = match (cert, key) {
+        (Some(c), Some(k)) => Some(tls_server_config(&c, &k)?),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    Ok(ServerArgs { addr, tls })
+}
+
+/// A rustls server configuration from PEM files.
+pub fn tls_server_config(
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<Arc<rustls::ServerConfig>, Box<dyn std::error::Error>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert_pem)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(key_pem)?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)?;
+    Ok(Arc::new(config))
+}
+
+/// The Autobahn TestSuite client testee protocol (see `../shared/autobahn/run.sh`): asks the
+/// fuzzing server for the case count, echoes every case, then asks it to write the reports.
+pub async fn autobahn_client<T, F, Fut>(base: &str, agent: &str, connect: F) -> Result<(), ws_async::Error>
+where
+    T: Transport,
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<(WebSocketStream<T>, ws_async::http::Response<()>), ws_async::Error>>,
+{
+    let base = base.trim_end_matches('/');
+    let (mut ws, _) = connect(format!("{base}/getCaseCount")).await?;
+    let count: u32 = match ws.recv().await {
+        Some(Ok(Message::Text(t))) => t.parse().map_err(|_| ws_async::Error::Url(format!("bad case count {t:?}")))?,
+        other => return Err(ws_async::Error::Url(format!("no case count: {other:?}"))),
+    };
+    ws.close(None).await?;
+    for case in 1..=count {
+        match connect(format!("{base}/runCase?case={case}&agent={agent}")).await {
+            Ok((ws, _)) => echo(ws).await,
+            Err(e) => eprintln!("case {case}: {e}"),
+        }
+    }
+    let (mut ws, _) = connect(format!("{base}/updateReports?agent={agent}")).await?;
+    ws.close(None).await?;
+    Ok(())
+}
+
+/// The interactive client: sends each line of standard input as a text message and prints
+/// what comes back. Reading stdin blocks, so it runs on its own thread and feeds a channel.
+/// Ends when the server closes, or after stdin ends and the closing handshake is done.
+pub async fn interactive<T: Transport>(ws: WebSocketStream<T>) -> Result<(), ws_async::Error> {
+    use futures::future::{select, Either};
+    use futures::StreamExt;
+    let (mut sink, mut reader) = ws.split();
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<String>();
+    std::thread::spawn(move || {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.unbounded_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let send = async move {
+        while let Some(line) = rx.next().await {
+            sink.send(Message::text(line)).await?;
+        }
+        sink.close(Some(ws_async::CloseFrame::new(ws_async::CloseCode::NORMAL, ""))).await
+    };
+    let recv = async move {
+        while let Some(message) = reader.next().await {
+            match message? {
+                Message::Text(t) => println!("{t}"),
+                Message::Binary(b) => println!("<{} binary bytes>", b.len()),
+                Message::Close(frame) => eprintln!("server closed: {frame:?}"),
+                _ => {}
+            }
+        }
+        Ok::<_, ws_async::Error>(())
+    };
+    let (send, recv) = (std::pin::pin!(send), std::pin::pin!(recv));
+    let outcome = select(send, recv).await;
+    match outcome {
+        Either::Left((sent, recv)) => {
+            sent?;
+            recv.await
+        }
+        Either::Right((received, _)) => received,
+    }
+}
+
+/// The URL argument of the clients.
+pub fn url_arg() -> String {
+    std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string())
+}

@@ -1,0 +1,95 @@
+//! The public API every runtime adapter exposes, generated once so the adapters stay identical
+//! in shape and do not repeat each other.
+
+/// Generates an adapter's API: `connect`, `connect_with`, `client_with_stream`, `accept`,
+/// `accept_with` and the stream type aliases, for one runtime.
+///
+/// * `io`: the [`Transport`](crate::Transport) wrapper for the runtime's I/O traits;
+/// * `read`/`write`: the runtime's `AsyncRead`/`AsyncWrite` traits;
+/// * `tcp`: its TCP stream type; `tls`: the client transport alias; `connect`: the connect
+///   helper for its I/O trait family.
+#[macro_export]
+macro_rules! adapter_api {
+    (
+        runtime: $runtime:literal,
+        io: $io:ident,
+        read: $read:path,
+        write: $write:path,
+        tcp: $tcp:ty,
+        transport: $transport:ident,
+        connect: $connect:ident $(,)?
+    ) => {
+        pub use $crate::ws_handshake::{
+            Accept, Callback, ClientError, IntoClientRequest, NoCallback, Reject, ServerError,
+        };
+        pub use $crate::{
+            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, Role,
+            ServerConfig, State, StreamConfig, Utf8Bytes, WebSocketReader, WebSocketSink,
+        };
+        pub use $crate::{ws_handshake, ws_proto};
+
+        #[doc = concat!("A WebSocket stream over a ", $runtime, " byte stream `S`.")]
+        pub type WebSocketStream<S> = $crate::WebSocketStream<$crate::$io<S>>;
+
+        /// The transport of a client connection: TCP, or TLS over TCP for `wss://`.
+        pub type ClientTransport = $crate::$transport<$tcp>;
+
+        /// A client connection made by [`connect`].
+        pub type ClientStream = $crate::WebSocketStream<ClientTransport>;
+
+        /// Connects to a `ws://` or `wss://` URL (or a prepared `http::Request`) with default
+        /// settings.
+        ///
+        /// Returns the stream and the server's 101 response. A server that refuses the upgrade
+        /// gives [`Error::ClientHandshake`] with [`ClientError::Rejected`], carrying its status,
+        /// headers and body.
+        pub async fn connect(
+            request: impl IntoClientRequest,
+        ) -> Result<(ClientStream, $crate::http::Response<()>), Error> {
+            connect_with(request, ClientConfig::default()).await
+        }
+
+        /// Connects with the given settings (limits, timeouts, a custom rustls configuration).
+        pub async fn connect_with(
+            request: impl IntoClientRequest,
+            config: ClientConfig,
+        ) -> Result<(ClientStream, $crate::http::Response<()>), Error> {
+            let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
+            let (host, port) = $crate::connect_addr(&handshake);
+            let tcp = <$tcp>::connect((host.as_str(), port)).await?;
+            // Frames are written whole; waiting for more bytes only adds latency.
+            tcp.set_nodelay(true)?;
+            $crate::$connect(tcp, handshake, &config).await
+        }
+
+        /// Runs the client handshake over a stream the caller connected (a proxy tunnel, a
+        /// Unix socket, ...). No TLS is added: wrap the stream first for `wss://`.
+        pub async fn client_with_stream<S: $read + $write + Unpin>(
+            request: impl IntoClientRequest,
+            stream: S,
+            config: ClientConfig,
+        ) -> Result<(WebSocketStream<S>, $crate::http::Response<()>), Error> {
+            let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
+            $crate::client_handshake($crate::$io(stream), handshake, &config).await
+        }
+
+        /// Runs the server handshake on an accepted stream (TCP, or a rustls server stream),
+        /// accepting any valid WebSocket request.
+        pub async fn accept<S: $read + $write + Unpin>(
+            stream: S,
+        ) -> Result<WebSocketStream<S>, Error> {
+            accept_with(stream, NoCallback, ServerConfig::default()).await
+        }
+
+        /// Runs the server handshake, letting `callback` inspect the request (path, headers,
+        /// origin, cookies) and accept it (choosing a subprotocol, adding headers) or reject it
+        /// with any status and body.
+        pub async fn accept_with<S: $read + $write + Unpin, C: Callback>(
+            stream: S,
+            callback: C,
+            config: ServerConfig,
+        ) -> Result<WebSocketStream<S>, Error> {
+            $crate::server_handshake($crate::$io(stream), callback, &config).await
+        }
+    };
+}

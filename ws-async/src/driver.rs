@@ -1,0 +1,259 @@
+//! The shared driving logic: moves bytes between a [`Transport`] and a protocol [`Connection`].
+
+use crate::error::Error;
+use crate::transport::{Sleep, Transport};
+use futures_util::task::{waker, ArcWake, AtomicWaker};
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
+use std::time::Duration;
+use ws_proto::{CloseCode, CloseFrame, Connection, Event, Message};
+
+/// Settings of the async layer, around the protocol core's.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StreamConfig {
+    /// The protocol core's limits and switches.
+    pub protocol: ws_proto::Config,
+    /// How long the closing handshake may take once a close frame was sent: waiting for the
+    /// peer's close, for our output to drain, or (client) for the server to close TCP
+    /// (RFC 6455 §7.1.1). Then the transport is closed regardless. Default 5 s.
+    pub close_timeout: Duration,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            protocol: ws_proto::Config::default(),
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl StreamConfig {
+    /// Sets the protocol core's settings.
+    pub fn protocol(mut self, protocol: ws_proto::Config) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Sets [`close_timeout`](StreamConfig::close_timeout).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+}
+
+/// Wakes both the reading and the writing task: either may be waiting on the transport, and a
+/// transport keeps one waker per direction, which the other task may have replaced.
+#[derive(Default)]
+struct WakerProxy {
+    read: AtomicWaker,
+    write: AtomicWaker,
+}
+
+impl ArcWake for WakerProxy {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.read.wake();
+        arc_self.write.wake();
+    }
+}
+
+/// A connection and its transport, driven by poll methods that both halves share.
+pub(crate) struct Driver<T> {
+    io: T,
+    conn: Connection,
+    proxy: Arc<WakerProxy>,
+    proxy_waker: Waker,
+    close_timeout: Duration,
+    close_timer: Option<Sleep>,
+    /// The transport was shut down (or failed): the stream has ended.
+    finished: bool,
+}
+
+impl<T: Transport> Driver<T> {
+    pub(crate) fn new(io: T, conn: Connection, close_timeout: Duration) -> Self {
+        let proxy = Arc::new(WakerProxy::default());
+        Driver {
+            io,
+            conn,
+            proxy_waker: waker(proxy.clone()),
+            proxy,
+            close_timeout,
+            close_timer: None,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn transport(&self) -> &T {
+        &self.io
+    }
+
+    /// Writes queued output until it is all written or the transport would block.
+    fn poll_write_out(&mut self) -> Poll<io::Result<()>> {
+        let mut cx = Context::from_waker(&self.proxy_waker);
+        while self.conn.output_len() > 0 {
+            let mut slices = [IoSlice::new(&[]); 32];
+            let n = self.conn.output_io_slices(&mut slices);
+            let written = ready!(self.io.poll_write_vectored(&mut cx, &slices[..n]))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_output(written);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_write_and_flush(&mut self) -> Poll<io::Result<()>> {
+        ready!(self.poll_write_out())?;
+        let mut cx = Context::from_waker(&self.proxy_waker);
+        self.io.poll_flush(&mut cx)
+    }
+
+    /// Closes the transport when the core says so, or when the close timeout ran out.
+    /// Ready(()) means the stream has ended.
+    fn poll_closing(&mut self) -> Poll<()> {
+        if self.finished {
+            return Poll::Ready(());
+        }
+        let timed_out = self.conn.close_sent() && {
+            let mut cx = Context::from_waker(&self.proxy_waker);
+            let timeout = self.close_timeout;
+            let io = &self.io;
+            let timer = self.close_timer.get_or_insert_with(|| io.sleep(timeout));
+            timer.as_mut().poll(&mut cx).is_ready()
+        };
+        if !(timed_out || self.conn.should_close_transport()) {
+            return Poll::Pending;
+        }
+        if !timed_out {
+            // Errors here change nothing: the connection is over either way.
+            let _ = ready!(self.poll_write_and_flush());
+        }
+        let mut cx = Context::from_waker(&self.proxy_waker);
+        let _ = ready!(self.io.poll_shutdown(&mut cx));
+        tracing::debug!(timed_out, "websocket transport closed");
+        self.finished = true;
+        Poll::Ready(())
+    }
+
+    /// The next received message; `None` once the connection is over.
+    pub(crate) fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        self.proxy.read.register(cx.waker());
+        loop {
+            if self.finished {
+                return Poll::Ready(None);
+            }
+            match self.conn.next_event() {
+                Ok(Some(Event::Message(message))) => {
+                    // Send any automatic reply (pong, close echo) without waiting for it.
+                    let _ = self.poll_write_out();
+                    return Poll::Ready(Some(Ok(message)));
+                }
+                Ok(Some(Event::Frame(frame))) => {
+                    // Driver connections always reassemble; see `new_connection`.
+                    debug_assert!(false, "unexpected frame event {frame:?}");
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "websocket connection failed");
+                    let _ = self.poll_write_out();
+                    return Poll::Ready(Some(Err(Error::Protocol(e))));
+                }
+            }
+            if let Poll::Ready(Err(e)) = self.poll_write_out() {
+                self.finished = true;
+                return Poll::Ready(Some(Err(Error::Io(e))));
+            }
+            if self.poll_closing().is_ready() {
+                return Poll::Ready(None);
+            }
+            let mut io_cx = Context::from_waker(&self.proxy_waker);
+            let buf = self.conn.read_buffer();
+            match ready!(self.io.poll_read_buf(&mut io_cx, buf)) {
+                Ok(0) => self.conn.receive_eof(),
+                Ok(_) => {}
+                Err(e) if self.conn.close_sent() => {
+                    // The peer reset the connection during the closing handshake.
+                    tracing::debug!(error = %e, "read error while closing");
+                    self.conn.receive_eof();
+                }
+                Err(e) => {
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(Error::Io(e))));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.proxy.write.register(cx.waker());
+        if self.finished || self.conn.close_sent() {
+            return Poll::Ready(Err(Error::ConnectionClosed));
+        }
+        if self.conn.is_write_buffer_full() {
+            ready!(self.poll_write_out())?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        if self.finished {
+            return Err(Error::ConnectionClosed);
+        }
+        self.conn.send(message).map_err(Error::from)
+    }
+
+    pub(crate) fn send_frame(&mut self, frame: ws_proto::Frame) -> Result<(), Error> {
+        if self.finished {
+            return Err(Error::ConnectionClosed);
+        }
+        self.conn.send_frame(frame).map_err(Error::from)
+    }
+
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.proxy.write.register(cx.waker());
+        if self.finished {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.poll_write_and_flush())?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues a close frame if none was sent yet.
+    pub(crate) fn start_close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        if self.finished || self.conn.close_sent() {
+            return Ok(());
+        }
+        self.conn.close(frame).map_err(Error::from)
+    }
+
+    /// Sink close: sends a normal close if none was sent, writes everything out, and closes
+    /// the transport if the handshake is already over. Reading the peer's close is the reading
+    /// side's job.
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.proxy.write.register(cx.waker());
+        self.start_close(Some(CloseFrame::new(CloseCode::NORMAL, "")))?;
+        if self.finished {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.poll_write_and_flush())?;
+        if self.conn.should_close_transport() {
+            ready!(self.poll_closing());
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The protocol connection an adapter stream runs: the async layer always reassembles.
+pub(crate) fn new_connection(role: ws_proto::Role, config: &StreamConfig) -> Connection {
+    Connection::new(role, config.protocol.clone().reassemble(true))
+}

@@ -1,0 +1,163 @@
+//! The byte transport the driver runs on, and its implementations for each I/O trait family.
+
+use bytes::BytesMut;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A future that completes after a delay, from the transport's runtime.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A byte stream the WebSocket driver can run on, with the timer of its runtime.
+///
+/// This is the only thing an adapter implements: tokio's `AsyncRead`/`AsyncWrite` through
+/// [`TokioIo`](crate::TokioIo) and futures-io's (async-std, smol) through
+/// [`FuturesIo`](crate::FuturesIo). Everything else (framing, close handshake, backpressure,
+/// split halves) is shared.
+pub trait Transport: Unpin {
+    /// Reads into the spare capacity of `buf`, appending; `Ok(0)` is end of file.
+    fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut)
+        -> Poll<io::Result<usize>>;
+    /// Writes from the slices, in order; returns how many bytes were written.
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+    /// Flushes buffered writes.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Shuts down the write side (for TCP, sends FIN; for TLS, close_notify first).
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// A timer from the transport's runtime.
+    fn sleep(&self, duration: Duration) -> Sleep;
+}
+
+/// How much spare room to have before each read.
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
+
+#[cfg(feature = "tokio")]
+mod tokio_impl {
+    use super::*;
+    use tokio::io::{AsyncRead, AsyncWrite};
+
+    /// Wraps a tokio `AsyncRead + AsyncWrite` stream as a [`Transport`].
+    #[derive(Debug)]
+    pub struct TokioIo<S>(pub S);
+
+    impl<S> TokioIo<S> {
+        /// The wrapped stream.
+        pub fn get_ref(&self) -> &S {
+            &self.0
+        }
+
+        /// The wrapped stream, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.0
+        }
+    }
+
+    impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
+        fn poll_read_buf(
+            &mut self,
+            cx: &mut Context<'_>,
+            buf: &mut BytesMut,
+        ) -> Poll<io::Result<usize>> {
+            buf.reserve(READ_CHUNK);
+            // Reads straight into the uninitialised spare capacity: no zeroing, no copy.
+            tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, buf)
+        }
+
+        fn poll_write_vectored(
+            &mut self,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        }
+
+        fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+
+        fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_shutdown(cx)
+        }
+
+        fn sleep(&self, duration: Duration) -> Sleep {
+            Box::pin(tokio::time::sleep(duration))
+        }
+    }
+}
+#[cfg(feature = "tokio")]
+pub use tokio_impl::TokioIo;
+
+#[cfg(feature = "futures-io")]
+mod futures_impl {
+    use super::*;
+    use futures_io::{AsyncRead, AsyncWrite};
+
+    /// Wraps a futures-io `AsyncRead + AsyncWrite` stream (async-std, smol, futures-rustls) as a
+    /// [`Transport`]. Timers come from `async-io`, the reactor both async-std and smol run on.
+    #[derive(Debug)]
+    pub struct FuturesIo<S>(pub S);
+
+    impl<S> FuturesIo<S> {
+        /// The wrapped stream.
+        pub fn get_ref(&self) -> &S {
+            &self.0
+        }
+
+        /// The wrapped stream, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.0
+        }
+    }
+
+    impl<S: AsyncRead + AsyncWrite + Unpin> Transport for FuturesIo<S> {
+        fn poll_read_buf(
+            &mut self,
+            cx: &mut Context<'_>,
+            buf: &mut BytesMut,
+        ) -> Poll<io::Result<usize>> {
+            // futures-io reads into initialised memory: zero the room first (the cost of this
+            // trait family without unsafe code), then keep only what was read.
+            let start = buf.len();
+            // Bounded, so a large reserved frame is not re-zeroed on every read.
+            let room = (buf.capacity() - start).clamp(READ_CHUNK, 4 * READ_CHUNK);
+            buf.resize(start + room, 0);
+            let res = Pin::new(&mut self.0).poll_read(cx, &mut buf[start..]);
+            let n = match &res {
+                Poll::Ready(Ok(n)) => *n,
+                _ => 0,
+            };
+            buf.truncate(start + n);
+            res
+        }
+
+        fn poll_write_vectored(
+            &mut self,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        }
+
+        fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+
+        fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_close(cx)
+        }
+
+        fn sleep(&self, duration: Duration) -> Sleep {
+            Box::pin(async move {
+                async_io::Timer::after(duration).await;
+            })
+        }
+    }
+}
+#[cfg(feature = "futures-io")]
+pub use futures_impl::FuturesIo;

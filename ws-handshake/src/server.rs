@@ -1,0 +1,389 @@
+//! The server side: reading and validating the upgrade request, the application's decision,
+//! and the response (RFC 6455 §4.2).
+
+use crate::accept_key;
+use crate::extensions::{format_extensions, parse_extensions, Extension};
+use crate::headers::{has_token, list_values, single, to_header_map, write_headers};
+use base64::Engine;
+use http::header::{
+    CONNECTION, HOST, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
+
+/// Limits on the request head, so a client cannot make the server buffer without bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Most bytes of request line and headers; more is answered with 431. Default 8 KiB.
+    pub max_header_bytes: usize,
+    /// Most header lines; more is answered with 431. Default 64.
+    pub max_headers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_header_bytes: 8 * 1024,
+            max_headers: 64,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Sets [`max_header_bytes`](ServerConfig::max_header_bytes).
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Sets [`max_headers`](ServerConfig::max_headers).
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+}
+
+/// Why the server refused a handshake, each with the HTTP status it is answered with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The request head exceeds the configured bytes or header count. 431.
+    #[error("request header fields too large")]
+    HeadersTooLarge,
+    /// Not valid HTTP/1.x. 400.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// Not a GET (RFC 6455 §4.1). 405.
+    #[error("method {0} is not GET")]
+    MethodNotAllowed(String),
+    /// Older than HTTP/1.1 (RFC 6455 §4.1). 400.
+    #[error("HTTP/1.1 or later is required")]
+    UnsupportedHttpVersion,
+    /// No `Host`, or more than one. 400.
+    #[error("missing or repeated Host header")]
+    InvalidHost,
+    /// No `Upgrade: websocket`. 426, advertising the upgrade.
+    #[error("missing Upgrade: websocket")]
+    MissingUpgrade,
+    /// No `Connection: upgrade` token. 400.
+    #[error("missing Connection: upgrade")]
+    MissingConnectionUpgrade,
+    /// `Sec-WebSocket-Key` missing, repeated, or not base64 of 16 bytes. 400.
+    #[error("missing or invalid Sec-WebSocket-Key")]
+    InvalidKey,
+    /// `Sec-WebSocket-Version` missing, repeated or not 13. 426 with `Sec-WebSocket-Version: 13`.
+    #[error("unsupported Sec-WebSocket-Version: 13 is required")]
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Extensions` does not parse. 400.
+    #[error("{0}")]
+    InvalidExtensions(#[from] crate::extensions::ExtensionParseError),
+    /// The application's callback rejected the request with this status.
+    #[error("rejected by the application with {0}")]
+    Rejected(StatusCode),
+    /// The application chose a subprotocol or extension the client did not offer. 500.
+    #[error("the application chose {0:?}, which the client did not offer")]
+    NotOffered(String),
+}
+
+impl ServerError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServerError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ServerError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ServerError::MissingUpgrade | ServerError::UnsupportedVersion => {
+                StatusCode::UPGRADE_REQUIRED
+            }
+            ServerError::Rejected(status) => *status,
+            ServerError::NotOffered(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The HTTP response answering this error: status, the headers the RFC asks for
+    /// (`Sec-WebSocket-Version: 13` with 426), `Connection: close` and a short text body.
+    pub fn response_bytes(&self) -> Vec<u8> {
+        let mut headers = HeaderMap::new();
+        match self {
+            ServerError::UnsupportedVersion => {
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            }
+            ServerError::MissingUpgrade => {
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+            }
+            ServerError::MethodNotAllowed(_) => {
+                headers.insert(http::header::ALLOW, HeaderValue::from_static("GET"));
+            }
+            _ => {}
+        }
+        error_response(self.status(), &headers, format!("{self}\n").as_bytes())
+    }
+}
+
+fn error_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + body.len());
+    out.extend_from_slice(
+        format!(
+            "HTTP/1.1 {} {}\r\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )
+        .as_bytes(),
+    );
+    write_headers(&mut out, headers);
+    if !headers.contains_key(http::header::CONTENT_LENGTH) {
+        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reads an upgrade request from the bytes received so far (all of them, each time) and
+/// validates it (RFC 6455 §4.2.1). `Ok(None)`: more bytes are needed; `Ok(Some((request,
+/// consumed)))`: bytes past `consumed` already belong to the WebSocket connection.
+pub fn parse_request(
+    buf: &[u8],
+    config: &ServerConfig,
+) -> Result<Option<(Request<()>, usize)>, ServerError> {
+    let mut raw = vec![httparse::EMPTY_HEADER; config.max_headers];
+    let mut parsed = httparse::Request::new(&mut raw);
+    let head_len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(n)) if n <= config.max_header_bytes => n,
+        Ok(httparse::Status::Partial) if buf.len() <= config.max_header_bytes => return Ok(None),
+        Ok(_) | Err(httparse::Error::TooManyHeaders) => return Err(ServerError::HeadersTooLarge),
+        Err(e) => return Err(ServerError::Malformed(e.to_string())),
+    };
+    let method = parsed.method.unwrap_or("");
+    if method != "GET" {
+        return Err(ServerError::MethodNotAllowed(method.to_string()));
+    }
+    if parsed.version != Some(1) {
+        return Err(ServerError::UnsupportedHttpVersion);
+    }
+    let target = parsed.path.unwrap_or("/");
+    let headers = to_header_map(parsed.headers).map_err(ServerError::Malformed)?;
+    validate(&headers)?;
+    let mut request = Request::new(());
+    *request.method_mut() = Method::GET;
+    *request.version_mut() = Version::HTTP_11;
+    *request.uri_mut() = target
+        .parse()
+        .map_err(|_| ServerError::Malformed(format!("request target {target:?}")))?;
+    *request.headers_mut() = headers;
+    Ok(Some((request, head_len)))
+}
+
+fn validate(headers: &HeaderMap) -> Result<(), ServerError> {
+    if !matches!(single(headers, &HOST), Ok(Some(_))) {
+        return Err(ServerError::InvalidHost);
+    }
+    if !has_token(headers, &UPGRADE, "websocket") {
+        return Err(ServerError::MissingUpgrade);
+    }
+    if !has_token(headers, &CONNECTION, "upgrade") {
+        return Err(ServerError::MissingConnectionUpgrade);
+    }
+    match single(headers, &SEC_WEBSOCKET_VERSION) {
+        Ok(Some(v)) if v.as_bytes().trim_ascii() == b"13" => {}
+        _ => return Err(ServerError::UnsupportedVersion),
+    }
+    let key = match single(headers, &SEC_WEBSOCKET_KEY) {
+        Ok(Some(key)) => key.as_bytes().trim_ascii(),
+        _ => return Err(ServerError::InvalidKey),
+    };
+    match base64::engine::general_purpose::STANDARD.decode(key) {
+        Ok(nonce) if nonce.len() == 16 => {}
+        _ => return Err(ServerError::InvalidKey),
+    }
+    parse_extensions(headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter().map(|v| v.as_bytes()))?;
+    Ok(())
+}
+
+/// The subprotocols a request offers, in the client's order of preference.
+pub fn offered_protocols(request: &Request<()>) -> Vec<&str> {
+    list_values(request.headers(), &SEC_WEBSOCKET_PROTOCOL).collect()
+}
+
+/// The extensions a request offers (already validated by [`parse_request`]).
+pub fn offered_extensions(request: &Request<()>) -> Vec<Extension> {
+    parse_extensions(
+        request
+            .headers()
+            .get_all(SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .map(|v| v.as_bytes()),
+    )
+    .unwrap_or_default()
+}
+
+/// The application's decision to accept a request, with its choices.
+#[derive(Clone, Debug, Default)]
+pub struct Accept {
+    protocol: Option<String>,
+    extensions: Vec<Extension>,
+    headers: HeaderMap,
+}
+
+impl Accept {
+    /// Accepts with no subprotocol and no extension.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses a subprotocol; it must be one the client offered.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Accepts an extension with the given response parameters; its name must be one the
+    /// client offered.
+    pub fn extension(mut self, extension: Extension) -> Self {
+        self.extensions.push(extension);
+        self
+    }
+
+    /// Adds a response header (a cookie, for instance).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+/// The application's decision to refuse a request: any status, headers and body.
+#[derive(Clone, Debug)]
+pub struct Reject {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reject {
+    /// Refuses with `status` and an empty body.
+    pub fn new(status: StatusCode) -> Self {
+        Reject {
+            status,
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a response header (`WWW-Authenticate`, `Location`, ...).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+/// Sees the validated request and accepts or rejects it.
+pub trait Callback {
+    /// Decides on `request` (path, query, headers, `Origin`, cookies).
+    fn on_request(self, request: &Request<()>) -> Result<Accept, Reject>;
+}
+
+impl<F> Callback for F
+where
+    F: FnOnce(&Request<()>) -> Result<Accept, Reject>,
+{
+    fn on_request(self, request: &Request<()>) -> Result<Accept, Reject> {
+        self(request)
+    }
+}
+
+/// Accepts every valid request, without subprotocol or extension.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCallback;
+
+impl Callback for NoCallback {
+    fn on_request(self, _: &Request<()>) -> Result<Accept, Reject> {
+        Ok(Accept::default())
+    }
+}
+
+/// What the handshake settled on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The subprotocol, if one was chosen.
+    pub protocol: Option<String>,
+    /// The accepted extensions with their response parameters.
+    pub extensions: Vec<Extension>,
+}
+
+/// Asks `callback` about a request from [`parse_request`] and produces the response bytes:
+/// `Ok` with the 101 response and what was negotiated, or `Err` with the error and the HTTP
+/// response refusing the upgrade.
+pub fn respond(
+    request: &Request<()>,
+    callback: impl Callback,
+) -> Result<(Vec<u8>, Negotiated), (ServerError, Vec<u8>)> {
+    let accept = match callback.on_request(request) {
+        Ok(accept) => accept,
+        Err(reject) => {
+            let error = ServerError::Rejected(reject.status);
+            return Err((error, error_response(reject.status, &reject.headers, &reject.body)));
+        }
+    };
+    let fail = |error: ServerError| {
+        let bytes = error.response_bytes();
+        (error, bytes)
+    };
+    if let Some(p) = &accept.protocol {
+        if !offered_protocols(request).contains(&p.as_str()) {
+            return Err(fail(ServerError::NotOffered(p.clone())));
+        }
+    }
+    let offered = offered_extensions(request);
+    if let Some(e) = accept
+        .extensions
+        .iter()
+        .find(|e| !offered.iter().any(|o| o.name == e.name))
+    {
+        return Err(fail(ServerError::NotOffered(e.name.clone())));
+    }
+    let key = request
+        .headers()
+        .get(SEC_WEBSOCKET_KEY)
+        .map(|k| k.as_bytes().trim_ascii())
+        .ok_or_else(|| fail(ServerError::InvalidKey))?;
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+    );
+    out.extend_from_slice(b"Sec-WebSocket-Accept: ");
+    out.extend_from_slice(accept_key(key).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    if let Some(p) = &accept.protocol {
+        out.extend_from_slice(format!("Sec-WebSocket-Protocol: {p}\r\n").as_bytes());
+    }
+    if !accept.extensions.is_empty() {
+        out.extend_from_slice(
+            format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                format_extensions(&accept.extensions)
+            )
+            .as_bytes(),
+        );
+    }
+    write_headers(&mut out, &accept.headers);
+    out.extend_from_slice(b"\r\n");
+    Ok((
+        out,
+        Negotiated {
+            protocol: accept.protocol,
+            extensions: accept.extensions,
+        },
+    ))
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
