@@ -1,0 +1,177 @@
+//! The three runtimes, each implementing [`Runtime`] once.
+
+use crate::{Handler, Runtime, ServeOptions};
+use futures::future::BoxFuture;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use ws_async::{ClientConfig, Error, MaybeTls, WebSocketStream};
+
+fn bind() -> std::net::TcpListener {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.set_nonblocking(true).expect("non-blocking listener");
+    listener
+}
+
+fn hook_of(
+    options: &ServeOptions,
+) -> impl FnOnce(
+    &ws_async::http::Request<()>,
+) -> Result<ws_async::ws_handshake::Accept, ws_async::ws_handshake::Reject>
+       + Send
+       + 'static {
+    let hook = options.hook.clone();
+    move |request: &ws_async::http::Request<()>| match hook {
+        Some(hook) => hook(request),
+        None => Ok(ws_async::ws_handshake::Accept::default()),
+    }
+}
+
+/// tokio, on a current-thread runtime per thread.
+pub struct Tokio;
+
+/// Transport of a tokio server connection.
+pub type TokioServer = MaybeTls<
+    ws_async::TokioIo<tokio::net::TcpStream>,
+    ws_async::TokioIo<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>,
+>;
+
+impl Runtime for Tokio {
+    const NAME: &'static str = "tokio";
+    type Server = TokioServer;
+    type Client = ws_tokio::ClientTransport;
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(future)
+    }
+
+    fn spawn<F: Future<Output = ()> + Send + 'static>(future: F) {
+        tokio::spawn(future);
+    }
+
+    fn serve(options: ServeOptions, handler: Handler<Self::Server>) -> SocketAddr {
+        let std_listener = bind();
+        let addr = std_listener.local_addr().expect("local addr");
+        std::thread::spawn(move || {
+            Self::block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                let tls = options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let (handler, tls, options) = (handler.clone(), tls.clone(), options.clone());
+                    tokio::spawn(async move {
+                        let io = match tls {
+                            Some(acceptor) => match acceptor.accept(tcp).await {
+                                Ok(s) => MaybeTls::Tls(ws_async::TokioIo(s)),
+                                Err(e) => return handler(Err(e.into())).await,
+                            },
+                            None => MaybeTls::Plain(ws_async::TokioIo(tcp)),
+                        };
+                        let hook = hook_of(&options);
+                        handler(ws_async::server_handshake(io, hook, &options.config).await).await
+                    });
+                }
+            })
+        });
+        addr
+    }
+
+    fn connect(
+        request: ws_async::http::Request<()>,
+        config: ClientConfig,
+    ) -> BoxFuture<'static, Result<(WebSocketStream<Self::Client>, ws_async::http::Response<()>), Error>>
+    {
+        Box::pin(ws_tokio::connect_with(request, config))
+    }
+
+    fn sleep(duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Transport of a futures-io (async-std, smol) server connection.
+pub type FuturesServer<S> =
+    MaybeTls<ws_async::FuturesIo<S>, ws_async::FuturesIo<futures_rustls::server::TlsStream<S>>>;
+
+macro_rules! futures_io_runtime {
+    ($name:ident, $label:literal, $tcp:ty, $listener:ty, $client:ty, $connect:path,
+     block_on: $block_on:path, spawn: $spawn:expr) => {
+        #[doc = concat!($label, ", on its global executor.")]
+        pub struct $name;
+
+        impl Runtime for $name {
+            const NAME: &'static str = $label;
+            type Server = FuturesServer<$tcp>;
+            type Client = $client;
+
+            fn block_on<F: Future>(future: F) -> F::Output {
+                $block_on(future)
+            }
+
+            fn spawn<F: Future<Output = ()> + Send + 'static>(future: F) {
+                ($spawn)(future)
+            }
+
+            fn serve(options: ServeOptions, handler: Handler<Self::Server>) -> SocketAddr {
+                let std_listener = bind();
+                let addr = std_listener.local_addr().expect("local addr");
+                std::thread::spawn(move || {
+                    Self::block_on(async move {
+                        let listener = <$listener>::try_from(std_listener).expect("listener");
+                        let tls = options.tls.clone().map(futures_rustls::TlsAcceptor::from);
+                        while let Ok((tcp, _)) = listener.accept().await {
+                            let (handler, tls, options) =
+                                (handler.clone(), tls.clone(), options.clone());
+                            Self::spawn(async move {
+                                let io = match tls {
+                                    Some(acceptor) => match acceptor.accept(tcp).await {
+                                        Ok(s) => MaybeTls::Tls(ws_async::FuturesIo(s)),
+                                        Err(e) => return handler(Err(e.into())).await,
+                                    },
+                                    None => MaybeTls::Plain(ws_async::FuturesIo(tcp)),
+                                };
+                                let hook = hook_of(&options);
+                                let ws = ws_async::server_handshake(io, hook, &options.config).await;
+                                handler(ws).await
+                            });
+                        }
+                    })
+                });
+                addr
+            }
+
+            fn connect(
+                request: ws_async::http::Request<()>,
+                config: ClientConfig,
+            ) -> BoxFuture<
+                'static,
+                Result<(WebSocketStream<Self::Client>, ws_async::http::Response<()>), Error>,
+            > {
+                Box::pin($connect(request, config))
+            }
+
+            fn sleep(duration: Duration) -> BoxFuture<'static, ()> {
+                Box::pin(async move {
+                    async_io::Timer::after(duration).await;
+                })
+            }
+        }
+    };
+}
+
+futures_io_runtime!(
+    AsyncStd, "async-std", async_std::net::TcpStream, async_std::net::TcpListener,
+    ws_async_std::ClientTransport, ws_async_std::connect_with,
+    block_on: async_std::task::block_on,
+    spawn: |f| { async_std::task::spawn(f); }
+);
+
+futures_io_runtime!(
+    Smol, "smol", smol::net::TcpStream, smol::net::TcpListener,
+    ws_smol::ClientTransport, ws_smol::connect_with,
+    block_on: smol::block_on,
+    spawn: |f| smol::spawn(f).detach()
+);
