@@ -72,16 +72,24 @@ pub fn tls_server_config(
 
 /// The Autobahn TestSuite client testee protocol (see `../shared/autobahn/run.sh`): asks the
 /// fuzzing server for the case count, echoes every case, then asks it to write the reports.
-pub async fn autobahn_client<T, F, Fut>(base: &str, agent: &str, connect: F) -> Result<(), ws_async::Error>
+pub async fn autobahn_client<T, F, Fut>(
+    base: &str,
+    agent: &str,
+    connect: F,
+) -> Result<(), ws_async::Error>
 where
     T: Transport,
     F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<(WebSocketStream<T>, ws_async::http::Response<()>), ws_async::Error>>,
+    Fut: Future<
+        Output = Result<(WebSocketStream<T>, ws_async::http::Response<()>), ws_async::Error>,
+    >,
 {
     let base = base.trim_end_matches('/');
     let (mut ws, _) = connect(format!("{base}/getCaseCount")).await?;
     let count: u32 = match ws.recv().await {
-        Some(Ok(Message::Text(t))) => t.parse().map_err(|_| ws_async::Error::Url(format!("bad case count {t:?}")))?,
+        Some(Ok(Message::Text(t))) => t
+            .parse()
+            .map_err(|_| ws_async::Error::Url(format!("bad case count {t:?}")))?,
         other => return Err(ws_async::Error::Url(format!("no case count: {other:?}"))),
     };
     ws.close(None).await?;
@@ -116,7 +124,11 @@ pub async fn interactive<T: Transport>(ws: WebSocketStream<T>) -> Result<(), ws_
         while let Some(line) = rx.next().await {
             sink.send(Message::text(line)).await?;
         }
-        sink.close(Some(ws_async::CloseFrame::new(ws_async::CloseCode::NORMAL, ""))).await
+        sink.close(Some(ws_async::CloseFrame::new(
+            ws_async::CloseCode::NORMAL,
+            "",
+        )))
+        .await
     };
     let recv = async move {
         while let Some(message) = reader.next().await {

@@ -24,7 +24,9 @@ pub type Handler<T> =
 
 /// How the server answers the opening handshake.
 pub type HookFn = Arc<
-    dyn Fn(&ws_async::http::Request<()>) -> Result<ws_async::ws_handshake::Accept, ws_async::ws_handshake::Reject>
+    dyn Fn(
+            &ws_async::http::Request<()>,
+        ) -> Result<ws_async::ws_handshake::Accept, ws_async::ws_handshake::Reject>
         + Send
         + Sync,
 >;
@@ -39,6 +41,9 @@ pub struct ServeOptions {
     /// Serve over TLS with this configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
+
+/// What connecting gives: the client stream and the server's 101 response.
+pub type Connected<T> = Result<(WebSocketStream<T>, ws_async::http::Response<()>), Error>;
 
 /// One async runtime, as the suite needs it.
 pub trait Runtime: 'static {
@@ -63,7 +68,7 @@ pub trait Runtime: 'static {
     fn connect(
         request: ws_async::http::Request<()>,
         config: ClientConfig,
-    ) -> BoxFuture<'static, Result<(WebSocketStream<Self::Client>, ws_async::http::Response<()>), Error>>;
+    ) -> BoxFuture<'static, Connected<Self::Client>>;
 
     /// Sleeps on this runtime's timer.
     fn sleep(duration: Duration) -> BoxFuture<'static, ()>;

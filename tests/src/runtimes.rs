@@ -1,15 +1,17 @@
 //! The three runtimes, each implementing [`Runtime`] once.
 
-use crate::{Handler, Runtime, ServeOptions};
+use crate::{Connected, Handler, Runtime, ServeOptions};
 use futures::future::BoxFuture;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
-use ws_async::{ClientConfig, Error, MaybeTls, WebSocketStream};
+use ws_async::{ClientConfig, MaybeTls};
 
 fn bind() -> std::net::TcpListener {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.set_nonblocking(true).expect("non-blocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
     listener
 }
 
@@ -82,8 +84,7 @@ impl Runtime for Tokio {
     fn connect(
         request: ws_async::http::Request<()>,
         config: ClientConfig,
-    ) -> BoxFuture<'static, Result<(WebSocketStream<Self::Client>, ws_async::http::Response<()>), Error>>
-    {
+    ) -> BoxFuture<'static, Connected<Self::Client>> {
         Box::pin(ws_tokio::connect_with(request, config))
     }
 
@@ -134,7 +135,8 @@ macro_rules! futures_io_runtime {
                                     None => MaybeTls::Plain(ws_async::FuturesIo(tcp)),
                                 };
                                 let hook = hook_of(&options);
-                                let ws = ws_async::server_handshake(io, hook, &options.config).await;
+                                let ws =
+                                    ws_async::server_handshake(io, hook, &options.config).await;
                                 handler(ws).await
                             });
                         }
@@ -146,10 +148,7 @@ macro_rules! futures_io_runtime {
             fn connect(
                 request: ws_async::http::Request<()>,
                 config: ClientConfig,
-            ) -> BoxFuture<
-                'static,
-                Result<(WebSocketStream<Self::Client>, ws_async::http::Response<()>), Error>,
-            > {
+            ) -> BoxFuture<'static, Connected<Self::Client>> {
                 Box::pin($connect(request, config))
             }
 

@@ -17,14 +17,17 @@ fn echo_server<R: Runtime>() -> String {
 }
 
 async fn connect<R: Runtime>(url: &str) -> WebSocketStream<R::Client> {
-    let (ws, response) = within::<R, _>("connect", R::connect(request(url), ClientConfig::default()))
-        .await
-        .unwrap_or_else(|e| panic!("{}: connect failed: {e}", R::NAME));
+    let (ws, response) =
+        within::<R, _>("connect", R::connect(request(url), ClientConfig::default()))
+            .await
+            .unwrap_or_else(|e| panic!("{}: connect failed: {e}", R::NAME));
     assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
     ws
 }
 
-async fn recv<R: Runtime, T: Transport>(ws: &mut WebSocketStream<T>) -> Option<Result<Message, Error>> {
+async fn recv<R: Runtime, T: Transport>(
+    ws: &mut WebSocketStream<T>,
+) -> Option<Result<Message, Error>> {
     within::<R, _>("receive", ws.recv()).await
 }
 
@@ -55,16 +58,24 @@ fn echo_sizes<R: Runtime>() {
     R::block_on(async {
         let mut ws = connect::<R>(&url).await;
         for size in [0usize, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
-            let text: String = (0..size).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            let text: String = (0..size)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
             ws.send(Message::text(text.as_str())).await.unwrap();
             match recv::<R, _>(&mut ws).await {
-                Some(Ok(Message::Text(t))) => assert!(t == text.as_str(), "{}: text of {size} bytes differs", R::NAME),
+                Some(Ok(Message::Text(t))) => assert!(
+                    t == text.as_str(),
+                    "{}: text of {size} bytes differs",
+                    R::NAME
+                ),
                 other => panic!("{}: text echo of {size}: {other:?}", R::NAME),
             }
             let binary: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
             ws.send(Message::binary(binary.clone())).await.unwrap();
             match recv::<R, _>(&mut ws).await {
-                Some(Ok(Message::Binary(b))) => assert!(b == binary, "{}: binary of {size} differs", R::NAME),
+                Some(Ok(Message::Binary(b))) => {
+                    assert!(b == binary, "{}: binary of {size} differs", R::NAME)
+                }
                 other => panic!("{}: binary echo of {size}: {other:?}", R::NAME),
             }
         }
@@ -78,8 +89,16 @@ fn fragmented_sends<R: Runtime>() {
         let mut ws = connect::<R>(&url).await;
         let parts: [&[u8]; 3] = [b"frag", b"men", "ted \u{1F600}".as_bytes()];
         for (i, part) in parts.iter().enumerate() {
-            let opcode = if i == 0 { OpCode::Text } else { OpCode::Continuation };
-            let frame = Frame { opcode, fin: i == parts.len() - 1, payload: part.to_vec().into() };
+            let opcode = if i == 0 {
+                OpCode::Text
+            } else {
+                OpCode::Continuation
+            };
+            let frame = Frame {
+                opcode,
+                fin: i == parts.len() - 1,
+                payload: part.to_vec().into(),
+            };
             ws.send_frame(frame).await.unwrap();
             if i == 0 {
                 // A control frame may come between fragments.
@@ -90,7 +109,15 @@ fn fragmented_sends<R: Runtime>() {
         while got.len() < 2 {
             got.push(recv::<R, _>(&mut ws).await.unwrap().unwrap());
         }
-        assert_eq!(got, [Message::Pong("mid".into()), Message::text("fragmented \u{1F600}")], "{}", R::NAME);
+        assert_eq!(
+            got,
+            [
+                Message::Pong("mid".into()),
+                Message::text("fragmented \u{1F600}")
+            ],
+            "{}",
+            R::NAME
+        );
         within::<R, _>("close", ws.close(None)).await.unwrap();
     });
 }
@@ -110,9 +137,15 @@ fn ping_pong_both_ways<R: Runtime>() {
     let addr = R::serve(ServeOptions::default(), handler);
     R::block_on(async {
         let mut ws = connect::<R>(&format!("ws://{addr}/")).await;
-        assert_eq!(recv::<R, _>(&mut ws).await.unwrap().unwrap(), Message::Ping("from server".into()));
+        assert_eq!(
+            recv::<R, _>(&mut ws).await.unwrap().unwrap(),
+            Message::Ping("from server".into())
+        );
         ws.send(Message::Ping("from client".into())).await.unwrap();
-        assert_eq!(recv::<R, _>(&mut ws).await.unwrap().unwrap(), Message::Pong("from client".into()));
+        assert_eq!(
+            recv::<R, _>(&mut ws).await.unwrap().unwrap(),
+            Message::Pong("from client".into())
+        );
         // The client answered the server's ping by itself.
         let seen = within::<R, _>("server sees pong", rx.next()).await.unwrap();
         assert_eq!(seen, Ok(Message::Pong("from server".into())), "{}", R::NAME);
@@ -126,11 +159,17 @@ fn close_started_by_client<R: Runtime>() {
     R::block_on(async {
         let mut ws = connect::<R>(&format!("ws://{addr}/")).await;
         let frame = CloseFrame::new(CloseCode::GOING_AWAY, "client leaving");
-        within::<R, _>("close", ws.close(Some(frame.clone()))).await.unwrap();
-        let seen = within::<R, _>("server sees close", rx.next()).await.unwrap();
+        within::<R, _>("close", ws.close(Some(frame.clone())))
+            .await
+            .unwrap();
+        let seen = within::<R, _>("server sees close", rx.next())
+            .await
+            .unwrap();
         assert_eq!(seen, Ok(Message::Close(Some(frame))), "{}", R::NAME);
         // The server's stream then ends cleanly: no error after the close.
-        let end = within::<R, _>("server stream ends", rx.next()).await.unwrap();
+        let end = within::<R, _>("server stream ends", rx.next())
+            .await
+            .unwrap();
         assert_eq!(end, Err(END.to_string()), "{}", R::NAME);
         assert!(ws.send(Message::text("late")).await.is_err());
     });
@@ -140,15 +179,26 @@ fn close_started_by_server<R: Runtime>() {
     let handler: Handler<R::Server> = Arc::new(|ws| {
         Box::pin(async move {
             let mut ws = ws.expect("handshake");
-            ws.close(Some(CloseFrame::new(4000, "server done"))).await.unwrap();
+            ws.close(Some(CloseFrame::new(4000, "server done")))
+                .await
+                .unwrap();
         })
     });
     let addr = R::serve(ServeOptions::default(), handler);
     R::block_on(async {
         let mut ws = connect::<R>(&format!("ws://{addr}/")).await;
         let got = recv::<R, _>(&mut ws).await.unwrap().unwrap();
-        assert_eq!(got, Message::Close(Some(CloseFrame::new(4000, "server done"))), "{}", R::NAME);
-        assert!(recv::<R, _>(&mut ws).await.is_none(), "{}: stream ends after the close", R::NAME);
+        assert_eq!(
+            got,
+            Message::Close(Some(CloseFrame::new(4000, "server done"))),
+            "{}",
+            R::NAME
+        );
+        assert!(
+            recv::<R, _>(&mut ws).await.is_none(),
+            "{}: stream ends after the close",
+            R::NAME
+        );
     });
 }
 
@@ -164,10 +214,20 @@ fn subprotocol_negotiation<R: Runtime>() {
     let addr = R::serve(options, echo_handler());
     R::block_on(async {
         let mut req = request(&format!("ws://{addr}/chat?room=1"));
-        req.headers_mut()
-            .insert("Sec-WebSocket-Protocol", http::HeaderValue::from_static("chat, superchat"));
-        let (mut ws, response) = within::<R, _>("connect", R::connect(req, ClientConfig::default())).await.unwrap();
-        assert_eq!(response.headers()["sec-websocket-protocol"], "superchat", "{}", R::NAME);
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            http::HeaderValue::from_static("chat, superchat"),
+        );
+        let (mut ws, response) =
+            within::<R, _>("connect", R::connect(req, ClientConfig::default()))
+                .await
+                .unwrap();
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            "superchat",
+            "{}",
+            R::NAME
+        );
         within::<R, _>("close", ws.close(None)).await.unwrap();
     });
 }
@@ -181,42 +241,65 @@ fn rejection_reaches_the_client<R: Runtime>() {
     };
     let addr = R::serve(options, Arc::new(|_| Box::pin(async {})));
     R::block_on(async {
-        let result = within::<R, _>("connect", R::connect(request(&format!("ws://{addr}/")), ClientConfig::default())).await;
+        let result = within::<R, _>(
+            "connect",
+            R::connect(request(&format!("ws://{addr}/")), ClientConfig::default()),
+        )
+        .await;
         match result {
             Err(Error::ClientHandshake(ClientError::Rejected { response })) => {
                 assert_eq!(response.status(), http::StatusCode::FORBIDDEN);
                 assert_eq!(response.body().as_slice(), b"no entry", "{}", R::NAME);
             }
-            other => panic!("{}: expected a 403 rejection, got {:?}", R::NAME, other.map(|_| ())),
+            other => panic!(
+                "{}: expected a 403 rejection, got {:?}",
+                R::NAME,
+                other.map(|_| ())
+            ),
         }
     });
 }
 
 fn wss_echo<R: Runtime>() {
     let pki = tests::tls::test_pki();
-    let options = ServeOptions { tls: Some(pki.server.clone()), ..ServeOptions::default() };
+    let options = ServeOptions {
+        tls: Some(pki.server.clone()),
+        ..ServeOptions::default()
+    };
     let addr = R::serve(options, echo_handler());
     R::block_on(async {
         let config = ClientConfig::default().tls(pki.client.clone());
         let url = format!("wss://localhost:{}/secure", addr.port());
-        let (mut ws, _) = within::<R, _>("connect", R::connect(request(&url), config)).await.unwrap();
+        let (mut ws, _) = within::<R, _>("connect", R::connect(request(&url), config))
+            .await
+            .unwrap();
         for size in [5usize, 70_000] {
             let payload = vec![0x5a; size];
             ws.send(Message::binary(payload.clone())).await.unwrap();
-            assert_eq!(recv::<R, _>(&mut ws).await.unwrap().unwrap(), Message::binary(payload));
+            assert_eq!(
+                recv::<R, _>(&mut ws).await.unwrap().unwrap(),
+                Message::binary(payload)
+            );
         }
         within::<R, _>("close", ws.close(None)).await.unwrap();
         // A client that does not trust the server's CA refuses it.
         let untrusted = R::connect(request(&url), ClientConfig::default());
-        assert!(within::<R, _>("untrusted", untrusted).await.is_err(), "{}", R::NAME);
+        assert!(
+            within::<R, _>("untrusted", untrusted).await.is_err(),
+            "{}",
+            R::NAME
+        );
     });
 }
 
 fn message_over_limit_is_1009<R: Runtime>() {
-    let mut options = ServeOptions::default();
-    options.config = ServerConfig::default().stream(
-        StreamConfig::default().protocol(ws_async::ws_proto::Config::default().max_message_size(1000)),
-    );
+    let options = ServeOptions {
+        config: ServerConfig::default().stream(
+            StreamConfig::default()
+                .protocol(ws_async::ws_proto::Config::default().max_message_size(1000)),
+        ),
+        ..ServeOptions::default()
+    };
     let addr = R::serve(options, echo_handler());
     R::block_on(async {
         let mut ws = connect::<R>(&format!("ws://{addr}/")).await;
@@ -224,7 +307,9 @@ fn message_over_limit_is_1009<R: Runtime>() {
         assert_eq!(recv::<R, _>(&mut ws).await.unwrap().unwrap().len(), 1000);
         ws.send(Message::binary(vec![1u8; 1001])).await.unwrap();
         match recv::<R, _>(&mut ws).await {
-            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG)
+            }
             other => panic!("{}: expected close 1009, got {other:?}", R::NAME),
         }
         assert!(recv::<R, _>(&mut ws).await.is_none());
@@ -236,10 +321,16 @@ fn invalid_utf8_is_1007<R: Runtime>() {
     R::block_on(async {
         let mut ws = connect::<R>(&url).await;
         // The frame API does not validate outgoing text, so it can send what a broken peer would.
-        let frame = Frame { opcode: OpCode::Text, fin: true, payload: vec![b'o', b'k', 0xff].into() };
+        let frame = Frame {
+            opcode: OpCode::Text,
+            fin: true,
+            payload: vec![b'o', b'k', 0xff].into(),
+        };
         ws.send_frame(frame).await.unwrap();
         match recv::<R, _>(&mut ws).await {
-            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::INVALID_PAYLOAD),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(frame.code, CloseCode::INVALID_PAYLOAD)
+            }
             other => panic!("{}: expected close 1007, got {other:?}", R::NAME),
         }
     });
@@ -254,16 +345,23 @@ fn split_halves_concurrently<R: Runtime>() {
         let (done_tx, done_rx) = futures::channel::oneshot::channel();
         R::spawn(async move {
             for i in 0..N {
-                sink.send(Message::text(format!("message {i}"))).await.unwrap();
+                sink.send(Message::text(format!("message {i}")))
+                    .await
+                    .unwrap();
             }
             let _ = done_tx.send(sink);
         });
         for i in 0..N {
-            let got = within::<R, _>("echo", reader.next()).await.unwrap().unwrap();
+            let got = within::<R, _>("echo", reader.next())
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(got, Message::text(format!("message {i}")), "{}", R::NAME);
         }
         let sink = within::<R, _>("writer done", done_rx).await.unwrap();
-        let mut ws = reader.reunite(sink).unwrap_or_else(|_| panic!("halves of one stream"));
+        let mut ws = reader
+            .reunite(sink)
+            .unwrap_or_else(|_| panic!("halves of one stream"));
         within::<R, _>("close", ws.close(None)).await.unwrap();
     });
 }
@@ -282,7 +380,11 @@ fn abrupt_eof_is_abnormal_closure<R: Runtime>() {
             Some(Err(Error::Protocol(e))) => assert_eq!(e.close_code(), CloseCode::ABNORMAL),
             other => panic!("{}: expected an abnormal closure, got {other:?}", R::NAME),
         }
-        assert!(recv::<R, _>(&mut ws).await.is_none(), "{}: reported once", R::NAME);
+        assert!(
+            recv::<R, _>(&mut ws).await.is_none(),
+            "{}: reported once",
+            R::NAME
+        );
     });
 }
 
@@ -291,14 +393,22 @@ fn sink_and_stream_traits<R: Runtime>() {
     R::block_on(async {
         let mut ws = connect::<R>(&url).await;
         // `Sink::send_all` with backpressure from the bounded write buffer.
-        let mut messages = futures::stream::iter((0..200).map(|i| Ok(Message::binary(vec![i as u8; 4096]))));
-        within::<R, _>("send_all", ws.send_all(&mut messages)).await.unwrap();
+        let mut messages =
+            futures::stream::iter((0..200).map(|i| Ok(Message::binary(vec![i as u8; 4096]))));
+        within::<R, _>("send_all", ws.send_all(&mut messages))
+            .await
+            .unwrap();
         for i in 0..200 {
             let got = within::<R, _>("next", ws.next()).await.unwrap().unwrap();
             assert_eq!(got, Message::binary(vec![i as u8; 4096]));
         }
-        within::<R, _>("sink close", SinkExt::close(&mut ws)).await.unwrap();
-        let got = within::<R, _>("close reply", ws.next()).await.unwrap().unwrap();
+        within::<R, _>("sink close", SinkExt::close(&mut ws))
+            .await
+            .unwrap();
+        let got = within::<R, _>("close reply", ws.next())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(matches!(got, Message::Close(_)), "{}: {got:?}", R::NAME);
     });
 }
@@ -310,7 +420,10 @@ fn cross<C: Runtime, S: Runtime>() {
         let mut ws = connect::<C>(&format!("ws://{addr}/")).await;
         let text = format!("{} client, {} server", C::NAME, S::NAME);
         ws.send(Message::text(text.as_str())).await.unwrap();
-        assert_eq!(recv::<C, _>(&mut ws).await.unwrap().unwrap(), Message::text(text.as_str()));
+        assert_eq!(
+            recv::<C, _>(&mut ws).await.unwrap().unwrap(),
+            Message::text(text.as_str())
+        );
         within::<C, _>("close", ws.close(None)).await.unwrap();
     });
 }

@@ -22,11 +22,11 @@ macro_rules! adapter_api {
         pub use $crate::ws_handshake::{
             Accept, Callback, ClientError, IntoClientRequest, NoCallback, Reject, ServerError,
         };
-        pub use $crate::{
-            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, Role,
-            ServerConfig, State, StreamConfig, Utf8Bytes, WebSocketReader, WebSocketSink,
-        };
         pub use $crate::{ws_handshake, ws_proto};
+        pub use $crate::{
+            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, Role, ServerConfig,
+            State, StreamConfig, Utf8Bytes, WebSocketReader, WebSocketSink,
+        };
 
         #[doc = concat!("A WebSocket stream over a ", $runtime, " byte stream `S`.")]
         pub type WebSocketStream<S> = $crate::WebSocketStream<$crate::$io<S>>;

@@ -1,9 +1,9 @@
 //! Client connection set-up over an already connected TCP stream: TLS for `wss://`, then the
 //! opening handshake. The adapters only open the TCP connection with their runtime.
 
+use crate::either::MaybeTls;
 use crate::error::Error;
 use crate::handshake::{client_handshake, tls_server_name, ClientConfig};
-use crate::either::MaybeTls;
 use crate::stream::WebSocketStream;
 use ws_handshake::ClientHandshake;
 
@@ -52,7 +52,13 @@ pub async fn connect_futures_io<S>(
     tcp: S,
     handshake: ClientHandshake,
     config: &ClientConfig,
-) -> Result<(WebSocketStream<FuturesClientTransport<S>>, http::Response<()>), Error>
+) -> Result<
+    (
+        WebSocketStream<FuturesClientTransport<S>>,
+        http::Response<()>,
+    ),
+    Error,
+>
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {

@@ -182,7 +182,8 @@ async fn client_handshake_inner<T: Transport>(
                 response, consumed, ..
             } => {
                 tracing::debug!(status = %response.status(), "websocket client handshake done");
-                let ws = WebSocketStream::from_transport(io, Role::Client, config, &buf[consumed..]);
+                let ws =
+                    WebSocketStream::from_transport(io, Role::Client, config, &buf[consumed..]);
                 return Ok((ws, response));
             }
         }

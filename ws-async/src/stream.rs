@@ -130,7 +130,9 @@ type Shared<T> = Arc<Mutex<Driver<T>>>;
 fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, Driver<T>> {
     // A panic while holding the lock cannot leave the driver half-updated in a way that matters
     // more than the panic itself; keep serving the other half.
-    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The reading half of a split [`WebSocketStream`]: a [`Stream`] of messages.

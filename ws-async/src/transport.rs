@@ -18,8 +18,11 @@ pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// split halves) is shared.
 pub trait Transport: Unpin {
     /// Reads into the spare capacity of `buf`, appending; `Ok(0)` is end of file.
-    fn poll_read_buf(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut)
-        -> Poll<io::Result<usize>>;
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>>;
     /// Writes from the slices, in order; returns how many bytes were written.
     fn poll_write_vectored(
         &mut self,

@@ -38,8 +38,8 @@ pub enum ClientError {
     /// 64 KiB), for example 401, 403, 404 or a redirect.
     #[error("the server refused the upgrade: {}", response.status())]
     Rejected {
-        /// The server's response.
-        response: Response<Vec<u8>>,
+        /// The server's response (boxed: it is large and rare).
+        response: Box<Response<Vec<u8>>>,
     },
     /// The response is not valid HTTP/1.1.
     #[error("malformed HTTP response: {0}")]
@@ -184,12 +184,16 @@ impl ClientHandshake {
         let protocols = list_values(headers, &SEC_WEBSOCKET_PROTOCOL)
             .map(str::to_string)
             .collect();
-        let extensions =
-            parse_extensions(headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter().map(|v| v.as_bytes()))
-                .map_err(|e| ClientError::InvalidHeader(e.to_string()))?
-                .into_iter()
-                .map(|e| e.name)
-                .collect();
+        let extensions = parse_extensions(
+            headers
+                .get_all(SEC_WEBSOCKET_EXTENSIONS)
+                .iter()
+                .map(|v| v.as_bytes()),
+        )
+        .map_err(|e| ClientError::InvalidHeader(e.to_string()))?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
         Ok(ClientHandshake {
             request,
             key,
@@ -312,7 +316,9 @@ impl ClientHandshake {
         let mut response = Response::new(body[..body.len().min(wanted)].to_vec());
         *response.status_mut() = status;
         *response.headers_mut() = headers;
-        Err(ClientError::Rejected { response })
+        Err(ClientError::Rejected {
+            response: Box::new(response),
+        })
     }
 
     fn check_accepted(
@@ -338,9 +344,16 @@ impl ClientHandshake {
             [one] if self.protocols.iter().any(|p| p == one) => Some(one.to_string()),
             _ => return Err(ClientError::UnofferedSubprotocol(chosen.join(", "))),
         };
-        let extensions =
-            parse_extensions(headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter().map(|v| v.as_bytes()))?;
-        if let Some(e) = extensions.iter().find(|e| !self.extensions.contains(&e.name)) {
+        let extensions = parse_extensions(
+            headers
+                .get_all(SEC_WEBSOCKET_EXTENSIONS)
+                .iter()
+                .map(|v| v.as_bytes()),
+        )?;
+        if let Some(e) = extensions
+            .iter()
+            .find(|e| !self.extensions.contains(&e.name))
+        {
             return Err(ClientError::UnofferedExtension(e.name.clone()));
         }
         let mut response = Response::new(());

@@ -73,7 +73,9 @@ impl Lexer<'_> {
             self.i += 1;
         }
         if start == self.i {
-            return Err(ExtensionParseError(format!("expected a token at byte {start}")));
+            return Err(ExtensionParseError(format!(
+                "expected a token at byte {start}"
+            )));
         }
         Ok(String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
     }
@@ -198,12 +200,25 @@ mod tests {
     #[test]
     fn merges_lines_and_skips_empty_elements() {
         let got = parse_extensions([&b"foo, ,"[..], b"bar;x=1"]).unwrap();
-        assert_eq!(got, [Extension::new("foo"), Extension::new("bar").param("x", Some("1".into()))]);
+        assert_eq!(
+            got,
+            [
+                Extension::new("foo"),
+                Extension::new("bar").param("x", Some("1".into()))
+            ]
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["foo;", "foo; =1", "foo; x=\"a b\"", "foo; x=\"unterminated", "fo o", "foo; x=1 y"] {
+        for bad in [
+            "foo;",
+            "foo; =1",
+            "foo; x=\"a b\"",
+            "foo; x=\"unterminated",
+            "fo o",
+            "foo; x=1 y",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -35,8 +35,7 @@ pub use client::{ClientError, ClientHandshake, ClientStatus, IntoClientRequest};
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
 pub use server::{
     offered_extensions, offered_protocols, parse_request, respond, Accept, Callback, Negotiated,
-    NoCallback, Reject, ServerConfig,
-    ServerError,
+    NoCallback, Reject, ServerConfig, ServerError,
 };
 
 use base64::Engine;
@@ -79,7 +78,9 @@ mod tests {
         let a = generate_key();
         let b = generate_key();
         assert_ne!(a, b);
-        let raw = base64::engine::general_purpose::STANDARD.decode(&a).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&a)
+            .unwrap();
         assert_eq!(raw.len(), 16);
     }
 }

@@ -198,7 +198,12 @@ fn validate(headers: &HeaderMap) -> Result<(), ServerError> {
         Ok(nonce) if nonce.len() == 16 => {}
         _ => return Err(ServerError::InvalidKey),
     }
-    parse_extensions(headers.get_all(SEC_WEBSOCKET_EXTENSIONS).iter().map(|v| v.as_bytes()))?;
+    parse_extensions(
+        headers
+            .get_all(SEC_WEBSOCKET_EXTENSIONS)
+            .iter()
+            .map(|v| v.as_bytes()),
+    )?;
     Ok(())
 }
 
@@ -257,8 +262,8 @@ impl Accept {
 #[derive(Clone, Debug)]
 pub struct Reject {
     status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+    /// Headers and body, boxed to keep `Result<Accept, Reject>` small.
+    rest: Box<(HeaderMap, Vec<u8>)>,
 }
 
 impl Reject {
@@ -266,20 +271,19 @@ impl Reject {
     pub fn new(status: StatusCode) -> Self {
         Reject {
             status,
-            headers: HeaderMap::new(),
-            body: Vec::new(),
+            rest: Box::default(),
         }
     }
 
     /// Adds a response header (`WWW-Authenticate`, `Location`, ...).
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.rest.0.append(name, value);
         self
     }
 
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
+        self.rest.1 = body.into();
         self
     }
 }
@@ -329,7 +333,10 @@ pub fn respond(
         Ok(accept) => accept,
         Err(reject) => {
             let error = ServerError::Rejected(reject.status);
-            return Err((error, error_response(reject.status, &reject.headers, &reject.body)));
+            return Err((
+                error,
+                error_response(reject.status, &reject.rest.0, &reject.rest.1),
+            ));
         }
     };
     let fail = |error: ServerError| {

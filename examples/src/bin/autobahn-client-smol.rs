@@ -3,6 +3,8 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = examples::url_arg();
-    smol::block_on(examples::autobahn_client(&url, "ws-smol", |u| ws_smol::connect(u)))?;
+    smol::block_on(examples::autobahn_client(&url, "ws-smol", |u| {
+        ws_smol::connect(u)
+    }))?;
     Ok(())
 }

@@ -3,6 +3,11 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = examples::url_arg();
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(examples::autobahn_client(&url, "ws-tokio", |u| ws_tokio::connect(u)))?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(examples::autobahn_client(&url, "ws-tokio", |u| {
+            ws_tokio::connect(u)
+        }))?;
     Ok(())
 }

@@ -3,10 +3,13 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = examples::url_arg();
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let (ws, response) = ws_tokio::connect(url.as_str()).await?;
-        eprintln!("connected: {}", response.status());
-        examples::interactive(ws).await
-    })?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let (ws, response) = ws_tokio::connect(url.as_str()).await?;
+            eprintln!("connected: {}", response.status());
+            examples::interactive(ws).await
+        })?;
     Ok(())
 }

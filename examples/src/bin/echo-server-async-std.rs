@@ -14,10 +14,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             async_std::task::spawn(async move {
                 let result = match tls {
                     Some(acceptor) => match acceptor.accept(tcp).await {
-                        Ok(stream) => ws_async_std::accept(stream).await.map(|ws| async_std::task::spawn(examples::echo(ws))).map(drop),
+                        Ok(stream) => ws_async_std::accept(stream)
+                            .await
+                            .map(|ws| async_std::task::spawn(examples::echo(ws)))
+                            .map(drop),
                         Err(e) => Err(e.into()),
                     },
-                    None => ws_async_std::accept(tcp).await.map(|ws| async_std::task::spawn(examples::echo(ws))).map(drop),
+                    None => ws_async_std::accept(tcp)
+                        .await
+                        .map(|ws| async_std::task::spawn(examples::echo(ws)))
+                        .map(drop),
                 };
                 if let Err(e) = result {
                     eprintln!("{peer}: handshake failed: {e}");

@@ -14,10 +14,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             smol::spawn(async move {
                 let result = match tls {
                     Some(acceptor) => match acceptor.accept(tcp).await {
-                        Ok(stream) => ws_smol::accept(stream).await.map(|ws| smol::spawn(examples::echo(ws)).detach()),
+                        Ok(stream) => ws_smol::accept(stream)
+                            .await
+                            .map(|ws| smol::spawn(examples::echo(ws)).detach()),
                         Err(e) => Err(e.into()),
                     },
-                    None => ws_smol::accept(tcp).await.map(|ws| smol::spawn(examples::echo(ws)).detach()),
+                    None => ws_smol::accept(tcp)
+                        .await
+                        .map(|ws| smol::spawn(examples::echo(ws)).detach()),
                 };
                 if let Err(e) = result {
                     eprintln!("{peer}: handshake failed: {e}");

@@ -14,10 +14,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(async move {
             let served = match tls {
                 Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(stream) => ws_tokio::accept(stream).await.map(|ws| tokio::spawn(examples::echo(ws))),
+                    Ok(stream) => ws_tokio::accept(stream)
+                        .await
+                        .map(|ws| tokio::spawn(examples::echo(ws))),
                     Err(e) => Err(e.into()),
                 },
-                None => ws_tokio::accept(tcp).await.map(|ws| tokio::spawn(examples::echo(ws))),
+                None => ws_tokio::accept(tcp)
+                    .await
+                    .map(|ws| tokio::spawn(examples::echo(ws))),
             };
             if let Err(e) = served {
                 eprintln!("{peer}: handshake failed: {e}");
