@@ -105,7 +105,8 @@ fn accepted_response_with_leftover_frames() {
 fn each_bad_response_has_its_own_error() {
     let mut c = ClientHandshake::new("ws://h/").unwrap();
     let good = text(&accepted_response(&c, ""));
-    let cases: Vec<(String, fn(&ClientError) -> bool)> = vec![
+    type Check = fn(&ClientError) -> bool;
+    let cases: Vec<(String, Check)> = vec![
         (good.replace("Upgrade: websocket\r\n", ""), |e| {
             matches!(e, ClientError::MissingUpgrade)
         }),
