@@ -89,6 +89,10 @@ impl<T: Transport> Driver<T> {
         &self.conn
     }
 
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     pub(crate) fn transport(&self) -> &T {
         &self.io
     }

@@ -10,7 +10,11 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
-use ws_handshake::{Callback, ClientHandshake, ClientStatus};
+use ws_handshake::{
+    deflate_check_response, deflate_negotiate, deflate_offer, offered_extensions, Callback,
+    ClientError, ClientHandshake, ClientStatus, DeflateAgreement, DeflateError, DeflateOptions,
+    Extension, PERMESSAGE_DEFLATE,
+};
 use ws_proto::Role;
 
 /// Settings for [`client_handshake`] and the adapters' `connect_with`.
@@ -23,6 +27,9 @@ pub struct ClientConfig {
     pub handshake_timeout: Duration,
     /// TLS settings for `wss://`; `None` uses the web PKI roots (`webpki-roots`).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// permessage-deflate (RFC 7692) to offer; `None` offers no compression. Default: offered
+    /// with default parameters.
+    pub deflate: Option<DeflateOptions>,
 }
 
 impl Default for ClientConfig {
@@ -31,6 +38,7 @@ impl Default for ClientConfig {
             stream: StreamConfig::default(),
             handshake_timeout: Duration::from_secs(10),
             tls: None,
+            deflate: Some(DeflateOptions::default()),
         }
     }
 }
@@ -45,6 +53,12 @@ impl ClientConfig {
     /// Sets the handshake timeout.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets the permessage-deflate offer (`None`: no compression).
+    pub fn deflate(mut self, deflate: Option<DeflateOptions>) -> Self {
+        self.deflate = deflate;
         self
     }
 
@@ -97,6 +111,9 @@ pub struct ServerConfig {
     pub handshake: ws_handshake::ServerConfig,
     /// How long the client may take to send its request. Default 10 s.
     pub handshake_timeout: Duration,
+    /// How to answer permessage-deflate (RFC 7692) offers; `None` declines them. Default:
+    /// accepted with default parameters.
+    pub deflate: Option<DeflateOptions>,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +122,7 @@ impl Default for ServerConfig {
             stream: StreamConfig::default(),
             handshake: ws_handshake::ServerConfig::default(),
             handshake_timeout: Duration::from_secs(10),
+            deflate: Some(DeflateOptions::default()),
         }
     }
 }
@@ -127,6 +145,38 @@ impl ServerConfig {
         self.handshake_timeout = timeout;
         self
     }
+
+    /// Sets how permessage-deflate offers are answered (`None`: declined).
+    pub fn deflate(mut self, deflate: Option<DeflateOptions>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+}
+
+/// The protocol core's codec for what the handshake agreed on.
+fn deflate_codec(
+    role: Role,
+    agreed: &DeflateAgreement,
+    local: &DeflateOptions,
+) -> Box<ws_proto::PerMessageDeflate> {
+    let mut config = ws_proto::DeflateConfig::default();
+    config.server_no_context_takeover = agreed.server_no_context_takeover;
+    config.client_no_context_takeover = agreed.client_no_context_takeover;
+    config.server_max_window_bits = agreed.server_max_window_bits;
+    config.client_max_window_bits = agreed.client_max_window_bits;
+    config.level = local.level;
+    config.threshold = local.threshold;
+    Box::new(ws_proto::PerMessageDeflate::new(role, &config))
+}
+
+/// The one permessage-deflate element of a response, if any.
+fn deflate_element(extensions: &[Extension]) -> Result<Option<&Extension>, DeflateError> {
+    let mut found = extensions.iter().filter(|e| e.name == PERMESSAGE_DEFLATE);
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(DeflateError("permessage-deflate accepted twice".into()));
+    }
+    Ok(first)
 }
 
 async fn write_all<T: Transport>(io: &mut T, mut data: &[u8]) -> io::Result<()> {
@@ -161,14 +211,19 @@ pub async fn client_handshake<T: Transport>(
     config: &ClientConfig,
 ) -> Result<(WebSocketStream<T>, http::Response<()>), Error> {
     let sleep = io.sleep(config.handshake_timeout);
-    with_timeout(sleep, client_handshake_inner(io, handshake, &config.stream)).await
+    with_timeout(sleep, client_handshake_inner(io, handshake, config)).await
 }
 
 async fn client_handshake_inner<T: Transport>(
     mut io: T,
     mut handshake: ClientHandshake,
-    config: &StreamConfig,
+    config: &ClientConfig,
 ) -> Result<(WebSocketStream<T>, http::Response<()>), Error> {
+    if let Some(options) = &config.deflate {
+        if !handshake.offers_extension(PERMESSAGE_DEFLATE) {
+            handshake.offer_extension(&deflate_offer(options))?;
+        }
+    }
     write_all(&mut io, &handshake.request_bytes()).await?;
     let mut buf = BytesMut::new();
     loop {
@@ -179,11 +234,30 @@ async fn client_handshake_inner<T: Transport>(
         match handshake.parse_response(&buf)? {
             ClientStatus::Partial => continue,
             ClientStatus::Done {
-                response, consumed, ..
+                response,
+                consumed,
+                extensions,
+                ..
             } => {
                 tracing::debug!(status = %response.status(), "websocket client handshake done");
-                let ws =
-                    WebSocketStream::from_transport(io, Role::Client, config, &buf[consumed..]);
+                let deflate = match deflate_element(&extensions).map_err(ClientError::from)? {
+                    Some(element) => {
+                        let local = config.deflate.clone().unwrap_or_default();
+                        let agreed =
+                            deflate_check_response(&local, element).map_err(ClientError::from)?;
+                        Some(deflate_codec(Role::Client, &agreed, &local))
+                    }
+                    None => None,
+                };
+                let mut ws = WebSocketStream::from_transport(
+                    io,
+                    Role::Client,
+                    &config.stream,
+                    &buf[consumed..],
+                );
+                if let Some(codec) = deflate {
+                    ws.set_extension(codec);
+                }
                 return Ok((ws, response));
             }
         }
@@ -224,16 +298,39 @@ async fn server_handshake_inner<T: Transport, C: Callback>(
             }
         }
     };
-    match ws_handshake::respond(&request, callback) {
-        Ok((response, _negotiated)) => {
+    // The application decides first; permessage-deflate is then negotiated from the server
+    // settings unless the application accepted it itself.
+    let decide = |request: &http::Request<()>| {
+        let accept = callback.on_request(request)?;
+        Ok(match &config.deflate {
+            Some(options) if !accept.has_extension(PERMESSAGE_DEFLATE) => {
+                match deflate_negotiate(options, &offered_extensions(request)) {
+                    Some((element, _)) => accept.extension(element),
+                    None => accept,
+                }
+            }
+            _ => accept,
+        })
+    };
+    match ws_handshake::respond(&request, decide) {
+        Ok((response, negotiated)) => {
+            let local = config.deflate.clone().unwrap_or_default();
+            // The response element carries every agreed parameter.
+            let deflate = deflate_element(&negotiated.extensions)
+                .ok()
+                .flatten()
+                .and_then(|element| {
+                    deflate_check_response(&DeflateOptions::default(), element).ok()
+                })
+                .map(|agreed| deflate_codec(Role::Server, &agreed, &local));
             write_all(&mut io, &response).await?;
-            tracing::debug!(uri = %request.uri(), "websocket server handshake done");
-            Ok(WebSocketStream::from_transport(
-                io,
-                Role::Server,
-                &config.stream,
-                &buf[consumed..],
-            ))
+            tracing::debug!(uri = %request.uri(), compressed = deflate.is_some(), "websocket server handshake done");
+            let mut ws =
+                WebSocketStream::from_transport(io, Role::Server, &config.stream, &buf[consumed..]);
+            if let Some(codec) = deflate {
+                ws.set_extension(codec);
+            }
+            Ok(ws)
         }
         Err((error, response)) => {
             let _ = write_all(&mut io, &response).await;

@@ -32,6 +32,12 @@ impl<T: Transport> WebSocketStream<T> {
         }
     }
 
+    /// Installs the extension negotiated in the handshake (see
+    /// [`ws_proto::Connection::set_extension`]).
+    pub fn set_extension(&mut self, extension: Box<dyn ws_proto::Extension>) {
+        self.driver.connection_mut().set_extension(extension);
+    }
+
     /// This end's role.
     pub fn role(&self) -> Role {
         self.driver.connection().role()

@@ -65,6 +65,9 @@ pub enum ClientError {
     /// `Sec-WebSocket-Extensions` in the response does not parse.
     #[error("{0}")]
     InvalidExtensions(#[from] crate::extensions::ExtensionParseError),
+    /// The server's permessage-deflate parameters break RFC 7692 §7.1.
+    #[error("{0}")]
+    InvalidDeflate(#[from] crate::deflate::DeflateError),
     /// The connection ended before a complete response.
     #[error("the connection closed during the handshake")]
     UnexpectedEof,
@@ -203,6 +206,22 @@ impl ClientHandshake {
             protocols,
             extensions,
         })
+    }
+
+    /// Adds an extension offer (appended to any `Sec-WebSocket-Extensions` the user set).
+    pub fn offer_extension(&mut self, extension: &Extension) -> Result<(), ClientError> {
+        let value = HeaderValue::from_str(&extension.to_string())
+            .map_err(|_| ClientError::InvalidHeader(format!("extension {extension}")))?;
+        self.request
+            .headers_mut()
+            .append(SEC_WEBSOCKET_EXTENSIONS, value);
+        self.extensions.push(extension.name.clone());
+        Ok(())
+    }
+
+    /// Whether an extension of this name is offered.
+    pub fn offers_extension(&self, name: &str) -> bool {
+        self.extensions.iter().any(|e| e == name)
     }
 
     /// The request as it will be sent.

@@ -27,11 +27,16 @@
 #![deny(missing_docs)]
 
 mod client;
+mod deflate;
 mod extensions;
 mod headers;
 mod server;
 
 pub use client::{ClientError, ClientHandshake, ClientStatus, IntoClientRequest};
+pub use deflate::{
+    deflate_check_response, deflate_negotiate, deflate_offer, DeflateAgreement, DeflateError,
+    DeflateOptions, PERMESSAGE_DEFLATE,
+};
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
 pub use server::{
     offered_extensions, offered_protocols, parse_request, respond, Accept, Callback, Negotiated,

@@ -256,6 +256,11 @@ impl Accept {
         self.headers.append(name, value);
         self
     }
+
+    /// Whether an extension of this name was accepted.
+    pub fn has_extension(&self, name: &str) -> bool {
+        self.extensions.iter().any(|e| e.name == name)
+    }
 }
 
 /// The application's decision to refuse a request: any status, headers and body.
