@@ -17,10 +17,13 @@ fn echo_server<R: Runtime>() -> String {
 }
 
 async fn connect<R: Runtime>(url: &str) -> WebSocketStream<R::Client> {
-    let (ws, response) =
-        within::<R, _>("connect", R::connect(request(url), ClientConfig::default()))
-            .await
-            .unwrap_or_else(|e| panic!("{}: connect failed: {e}", R::NAME));
+    connect_with::<R>(url, ClientConfig::default()).await
+}
+
+async fn connect_with<R: Runtime>(url: &str, config: ClientConfig) -> WebSocketStream<R::Client> {
+    let (ws, response) = within::<R, _>("connect", R::connect(request(url), config))
+        .await
+        .unwrap_or_else(|e| panic!("{}: connect failed: {e}", R::NAME));
     assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
     ws
 }
@@ -55,8 +58,18 @@ const END: &str = "<stream ended>";
 
 fn echo_sizes<R: Runtime>() {
     let url = echo_server::<R>();
+    // Both the plain path and the compressed one (negotiated by default).
+    for config in [
+        ClientConfig::default().deflate(None),
+        ClientConfig::default(),
+    ] {
+        echo_sizes_with::<R>(&url, config);
+    }
+}
+
+fn echo_sizes_with<R: Runtime>(url: &str, config: ClientConfig) {
     R::block_on(async {
-        let mut ws = connect::<R>(&url).await;
+        let mut ws = connect_with::<R>(url, config).await;
         for size in [0usize, 125, 126, 65535, 65536, 1 << 20, 16 << 20] {
             let text: String = (0..size)
                 .map(|i| char::from(b'a' + (i % 26) as u8))
