@@ -3,36 +3,40 @@
 section 9 timings, from the reports under target/autobahn (see scripts/autobahn.sh)."""
 import collections, json, os, sys
 
+KINDS = ["OK", "INFORMATIONAL", "NON-STRICT", "FAILED", "WRONG CODE", "UNIMPLEMENTED"]
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "target/autobahn"
-    rows = []
-    timings = {}
+    verdicts = collections.defaultdict(collections.Counter)
+    bad_close = collections.Counter()
+    cases = collections.Counter()
+    timings = collections.defaultdict(collections.Counter)
     for name in sorted(os.listdir(out)):
         path = os.path.join(out, name, "index.json")
         if not os.path.exists(path):
             continue
-        role, _, runtime = name.partition("-")
-        for agent, cases in json.load(open(path)).items():
-            verdicts = collections.Counter(v["behavior"] for v in cases.values())
-            closes = collections.Counter(v["behaviorClose"] for v in cases.values())
-            rows.append((runtime, role, len(cases), verdicts, closes))
-            for case, v in cases.items():
+        role = name.split("-")[0]
+        for agent, results in json.load(open(path)).items():
+            key = (agent, role)
+            for case, v in results.items():
+                cases[key] += 1
+                verdicts[key][v["behavior"]] += 1
+                if v["behaviorClose"] not in ("OK", "INFORMATIONAL"):
+                    bad_close[key] += 1
                 if case.startswith("9."):
-                    sec = ".".join(case.split(".")[:2])
-                    timings.setdefault((runtime, role), collections.Counter())[sec] += v.get("duration", 0)
-    kinds = ["OK", "INFORMATIONAL", "NON-STRICT", "FAILED", "WRONG CODE", "UNIMPLEMENTED"]
-    print("| runtime | role | cases | " + " | ".join(kinds) + " | close not OK |")
-    print("|---|---|---|" + "---|" * len(kinds) + "---|")
-    for runtime, role, n, verdicts, closes in rows:
-        bad_close = sum(c for k, c in closes.items() if k not in ("OK", "INFORMATIONAL"))
-        print(f"| ws-{runtime} | {role} | {n} | " + " | ".join(str(verdicts.get(k, 0)) for k in kinds) + f" | {bad_close} |")
+                    timings[key][".".join(case.split(".")[:2])] += v.get("duration", 0)
+    print("| runtime | role | cases | " + " | ".join(KINDS) + " | close not OK |")
+    print("|---|---|---|" + "---|" * len(KINDS) + "---|")
+    for key in sorted(cases):
+        print(f"| {key[0]} | {key[1]} | {cases[key]} | "
+              + " | ".join(str(verdicts[key].get(k, 0)) for k in KINDS) + f" | {bad_close[key]} |")
     if timings:
-        print()
         secs = sorted({s for t in timings.values() for s in t}, key=lambda s: [int(x) for x in s.split(".")])
+        print()
         print("| section 9 time (ms) | " + " | ".join(secs) + " |")
         print("|---|" + "---|" * len(secs))
-        for (runtime, role), t in sorted(timings.items()):
-            print(f"| ws-{runtime} {role} | " + " | ".join(str(t.get(s, 0)) for s in secs) + " |")
+        for key in sorted(timings):
+            print(f"| {key[0]} {key[1]} | " + " | ".join(str(timings[key].get(s, 0)) for s in secs) + " |")
 
 if __name__ == "__main__":
     main()
