@@ -190,6 +190,11 @@ impl Extension for PerMessageDeflate {
         }
         if out.ends_with(&TAIL) {
             out.truncate(out.len() - TAIL.len());
+        } else if out.is_empty() {
+            // Nothing was pending since the last sync flush (an empty message with context
+            // takeover), so zlib wrote no new empty stored block. RFC 7692 §7.2.1 step 2 asks for
+            // one; less its tail it is the single byte 0x00 (§7.2.3.6).
+            out.push(0x00);
         }
         if self.reset_compress {
             self.compress.reset();
@@ -247,6 +252,27 @@ mod tests {
                 let mut out = BytesMut::new();
                 server.decode(&wire, true, &mut out, 1 << 20).unwrap();
                 assert_eq!(&out[..], msg.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn empty_messages_round_trip_with_context_takeover() {
+        // Found by the `deflate` fuzz target: the second empty message in a row encoded to no
+        // bytes at all, which the receiver inflates with the restored tail as a corrupt block.
+        for no_takeover in [false, true] {
+            let config = DeflateConfig {
+                client_no_context_takeover: no_takeover,
+                threshold: 0,
+                ..DeflateConfig::default()
+            };
+            let (mut client, mut server) = pair(&config);
+            for msg in [&b""[..], b"", b"x", b"", b""] {
+                let (_, wire) = client.encode(msg).unwrap();
+                assert!(!wire.is_empty());
+                let mut out = BytesMut::new();
+                server.decode(&wire, true, &mut out, msg.len()).unwrap();
+                assert_eq!(&out[..], msg);
             }
         }
     }
