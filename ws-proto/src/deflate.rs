@@ -51,6 +51,9 @@ pub struct PerMessageDeflate {
     reset_compress: bool,
     /// Reset our decompressor after each message (the peer's no_context_takeover).
     reset_decompress: bool,
+    /// The message being inflated ended its DEFLATE stream with a BFINAL block (RFC 7692
+    /// §7.2.3.5): the rest of its payload is ignored and the next message starts a new stream.
+    stream_ended: bool,
     threshold: usize,
 }
 
@@ -95,6 +98,7 @@ impl PerMessageDeflate {
             decompress: Decompress::new_with_window_bits(false, 15),
             reset_compress: own_reset,
             reset_decompress: peer_reset,
+            stream_ended: false,
             threshold: config.threshold,
         }
     }
@@ -105,6 +109,9 @@ impl PerMessageDeflate {
         out: &mut BytesMut,
         max_len: usize,
     ) -> Result<(), ProtocolError> {
+        if self.stream_ended {
+            return Ok(());
+        }
         loop {
             let start = out.len();
             // Grow in bounded steps so a small input cannot make us allocate past the limit.
@@ -129,11 +136,12 @@ impl PerMessageDeflate {
                     max: max_len,
                 });
             }
+            if status == Status::StreamEnd {
+                self.stream_ended = true;
+                return Ok(());
+            }
             let out_full = produced == room;
-            if (input.is_empty() && !out_full)
-                || status == Status::StreamEnd
-                || (consumed == 0 && produced == 0)
-            {
+            if (input.is_empty() && !out_full) || (consumed == 0 && produced == 0) {
                 return Ok(());
             }
         }
@@ -155,8 +163,9 @@ impl Extension for PerMessageDeflate {
         self.inflate(payload, out, max_len)?;
         if fin {
             self.inflate(&TAIL, out, max_len)?;
-            if self.reset_decompress {
+            if self.reset_decompress || self.stream_ended {
                 self.decompress.reset(false);
+                self.stream_ended = false;
             }
         }
         Ok(())
@@ -275,6 +284,35 @@ mod tests {
                 assert_eq!(&out[..], msg);
             }
         }
+    }
+
+    #[test]
+    fn a_final_block_ends_the_message_and_the_next_starts_afresh() {
+        // RFC 7692 §7.2.3.5: "Hello" in a block with BFINAL set, then the same again. Before
+        // the fix the decompressor stayed at the end of its stream, and with context takeover
+        // every later message inflated to nothing.
+        let mut d = PerMessageDeflate::new(Role::Client, &DeflateConfig::default());
+        for wire in [
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00][..],
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+            &[0xf2, 0x00, 0x11, 0x00, 0x00],
+        ] {
+            let mut out = BytesMut::new();
+            d.decode(wire, true, &mut out, 100).unwrap();
+            assert_eq!(&out[..], b"Hello");
+        }
+        // Bytes after the final block, in later frames of the message too, are not inflated.
+        let mut out = BytesMut::new();
+        d.decode(
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+            false,
+            &mut out,
+            100,
+        )
+        .unwrap();
+        d.decode(&[0xff, 0xff], true, &mut out, 100).unwrap();
+        assert_eq!(&out[..], b"Hello");
     }
 
     #[test]
