@@ -24,8 +24,9 @@ macro_rules! adapter_api {
         };
         pub use $crate::{ws_handshake, ws_proto};
         pub use $crate::{
-            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, Role, ServerConfig,
-            State, StreamConfig, Utf8Bytes, WebSocketReader, WebSocketSink,
+            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, ProtocolError,
+            Role, ServerConfig, State, StreamConfig, Timeout, Utf8Bytes, WebSocketReader,
+            WebSocketSink,
         };
 
         #[doc = concat!("A WebSocket stream over a ", $runtime, " byte stream `S`.")]

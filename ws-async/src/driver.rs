@@ -6,28 +6,19 @@ use futures_util::task::{waker, ArcWake, AtomicWaker};
 use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use ws_proto::{CloseCode, CloseFrame, Connection, Event, Message};
 
-/// Settings of the async layer, around the protocol core's.
-#[derive(Clone, Debug)]
+/// Settings of an established WebSocket stream.
+///
+/// Limits and deadlines (keepalive, idle, closing handshake) are the protocol core's: the async
+/// layer only arms the runtime's timer for the deadline the core names. The stream must be
+/// polled (usually by a task reading it) for deadlines to be acted on.
+#[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct StreamConfig {
-    /// The protocol core's limits and switches.
+    /// The protocol core's limits, switches and deadlines.
     pub protocol: ws_proto::Config,
-    /// How long the closing handshake may take once a close frame was sent: waiting for the
-    /// peer's close, for our output to drain, or (client) for the server to close TCP
-    /// (RFC 6455 §7.1.1). Then the transport is closed regardless. Default 5 s.
-    pub close_timeout: Duration,
-}
-
-impl Default for StreamConfig {
-    fn default() -> Self {
-        StreamConfig {
-            protocol: ws_proto::Config::default(),
-            close_timeout: Duration::from_secs(5),
-        }
-    }
 }
 
 impl StreamConfig {
@@ -37,9 +28,24 @@ impl StreamConfig {
         self
     }
 
-    /// Sets [`close_timeout`](StreamConfig::close_timeout).
+    /// Sets the core's [`close_timeout`](ws_proto::Config::close_timeout): how long the
+    /// closing handshake may take before the transport is closed regardless.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
+        self.protocol.close_timeout = timeout;
+        self
+    }
+
+    /// Sets the core's keepalive: a ping after `interval` without receiving anything (`None`
+    /// turns it off), and the connection fails if nothing arrives within `timeout` after it.
+    pub fn keepalive(mut self, interval: Option<Duration>, timeout: Duration) -> Self {
+        self.protocol.keepalive_interval = interval;
+        self.protocol.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Sets the core's [`idle_timeout`](ws_proto::Config::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.protocol.idle_timeout = timeout;
         self
     }
 }
@@ -65,22 +71,21 @@ pub(crate) struct Driver<T> {
     conn: Connection,
     proxy: Arc<WakerProxy>,
     proxy_waker: Waker,
-    close_timeout: Duration,
-    close_timer: Option<Sleep>,
+    /// The runtime timer armed for the core's earliest deadline, and that deadline.
+    timer: Option<(Instant, Sleep)>,
     /// The transport was shut down (or failed): the stream has ended.
     finished: bool,
 }
 
 impl<T: Transport> Driver<T> {
-    pub(crate) fn new(io: T, conn: Connection, close_timeout: Duration) -> Self {
+    pub(crate) fn new(io: T, conn: Connection) -> Self {
         let proxy = Arc::new(WakerProxy::default());
         Driver {
             io,
             conn,
             proxy_waker: waker(proxy.clone()),
             proxy,
-            close_timeout,
-            close_timer: None,
+            timer: None,
             finished: false,
         }
     }
@@ -118,28 +123,59 @@ impl<T: Transport> Driver<T> {
         self.io.poll_flush(&mut cx)
     }
 
-    /// Closes the transport when the core says so, or when the close timeout ran out.
-    /// Ready(()) means the stream has ended.
+    /// Passes the time to the core and keeps a timer armed for its next deadline; a timer
+    /// that fires wakes both halves (through the proxy waker), which pass the time in again.
+    fn poll_deadlines(&mut self) {
+        let mut cx = Context::from_waker(&self.proxy_waker);
+        loop {
+            let now = Instant::now();
+            self.conn.handle_timeout(now);
+            let Some(deadline) = self.conn.poll_timeout() else {
+                self.timer = None;
+                return;
+            };
+            // Deadlines mostly move later (each read postpones keepalive): keep the armed
+            // timer then, and re-arm when it fires, instead of a new timer per read.
+            match &mut self.timer {
+                Some((armed, _)) if *armed <= deadline => {}
+                _ => {
+                    let sleep = self.io.sleep(deadline.saturating_duration_since(now));
+                    self.timer = Some((deadline, sleep));
+                }
+            }
+            let Some((_, sleep)) = &mut self.timer else {
+                return;
+            };
+            if sleep.as_mut().poll(&mut cx).is_pending() {
+                return;
+            }
+            self.timer = None;
+        }
+    }
+
+    /// Closes the transport when the core says so. Ready(()) means the stream has ended.
     fn poll_closing(&mut self) -> Poll<()> {
         if self.finished {
             return Poll::Ready(());
         }
-        let timed_out = self.conn.close_sent() && {
-            let mut cx = Context::from_waker(&self.proxy_waker);
-            let timeout = self.close_timeout;
-            let io = &self.io;
-            let timer = self.close_timer.get_or_insert_with(|| io.sleep(timeout));
-            timer.as_mut().poll(&mut cx).is_ready()
-        };
-        if !(timed_out || self.conn.should_close_transport()) {
+        if !self.conn.should_close_transport() {
             return Poll::Pending;
         }
-        if !timed_out {
+        let timed_out = self.conn.timed_out().is_some();
+        if timed_out {
+            // The peer is gone or not reading: write what fits, do not wait for the rest.
+            let _ = self.poll_write_out();
+        } else {
             // Errors here change nothing: the connection is over either way.
             let _ = ready!(self.poll_write_and_flush());
         }
         let mut cx = Context::from_waker(&self.proxy_waker);
-        let _ = ready!(self.io.poll_shutdown(&mut cx));
+        let shutdown = self.io.poll_shutdown(&mut cx);
+        // A TLS close_notify to a peer that is not reading could wait forever: after a
+        // timeout the stream ends regardless, and dropping it closes the socket.
+        if shutdown.is_pending() && !timed_out {
+            return Poll::Pending;
+        }
         tracing::debug!(timed_out, "websocket transport closed");
         self.finished = true;
         Poll::Ready(())
@@ -155,6 +191,7 @@ impl<T: Transport> Driver<T> {
             if self.finished {
                 return Poll::Ready(None);
             }
+            self.poll_deadlines();
             match self.conn.next_event() {
                 Ok(Some(Event::Message(message))) => {
                     // Send any automatic reply (pong, close echo) without waiting for it.
@@ -200,6 +237,7 @@ impl<T: Transport> Driver<T> {
 
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
+        self.poll_deadlines();
         if self.finished || self.conn.close_sent() {
             return Poll::Ready(Err(Error::ConnectionClosed));
         }
@@ -225,6 +263,10 @@ impl<T: Transport> Driver<T> {
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
+        self.poll_deadlines();
+        if self.conn.timed_out().is_some() {
+            ready!(self.poll_closing());
+        }
         if self.finished {
             return Poll::Ready(Ok(()));
         }
@@ -246,6 +288,10 @@ impl<T: Transport> Driver<T> {
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
         self.start_close(Some(CloseFrame::new(CloseCode::NORMAL, "")))?;
+        self.poll_deadlines();
+        if self.conn.timed_out().is_some() {
+            ready!(self.poll_closing());
+        }
         if self.finished {
             return Poll::Ready(Ok(()));
         }

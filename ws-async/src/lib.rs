@@ -39,4 +39,6 @@ pub use transport::{Sleep, Transport};
 pub use http;
 pub use ws_handshake;
 pub use ws_proto;
-pub use ws_proto::{CloseCode, CloseFrame, Frame, Message, OpCode, Role, State, Utf8Bytes};
+pub use ws_proto::{
+    CloseCode, CloseFrame, Frame, Message, OpCode, ProtocolError, Role, State, Timeout, Utf8Bytes,
+};

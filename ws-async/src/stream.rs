@@ -28,7 +28,7 @@ impl<T: Transport> WebSocketStream<T> {
         let mut conn = new_connection(role, config);
         conn.receive(leftover);
         WebSocketStream {
-            driver: Driver::new(io, conn, config.close_timeout),
+            driver: Driver::new(io, conn),
         }
     }
 

@@ -8,9 +8,11 @@ use crate::frame::{Frame, FrameHeader, OpCode};
 use crate::mask::{apply_mask, MaskingKey};
 use crate::message::{Event, Message};
 use crate::output::Output;
+use crate::timers::{Due, Limits, Timeout, Timers};
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io::IoSlice;
+use std::time::Instant;
 
 /// Which end of the connection this is (RFC 6455 §5.1: clients mask, servers do not).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,6 +76,13 @@ pub struct Connection {
     close_received: bool,
     failed: bool,
     eof: bool,
+    timers: Timers,
+    /// The deadline that ended the connection, if one did.
+    timed_out: Option<Timeout>,
+    /// A timeout failure not yet returned by `next_event`.
+    pending_error: Option<ProtocolError>,
+    /// Length of the read buffer when `next_event` last returned: more means bytes arrived.
+    read_seen: usize,
 }
 
 impl Connection {
@@ -96,6 +105,10 @@ impl Connection {
             close_received: false,
             failed: false,
             eof: false,
+            timers: Timers::default(),
+            timed_out: None,
+            pending_error: None,
+            read_seen: 0,
         }
     }
 
@@ -147,6 +160,18 @@ impl Connection {
     /// and later calls return `Ok(None)`. End of file before the closing handshake gives
     /// [`ProtocolError::AbnormalClosure`] once.
     pub fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if let Some(error) = self.pending_error.take() {
+            return Err(error);
+        }
+        if self.read.len() > self.read_seen {
+            self.timers.received();
+        }
+        let result = self.next_event_inner();
+        self.read_seen = self.read.len();
+        result
+    }
+
+    fn next_event_inner(&mut self) -> Result<Option<Event>, ProtocolError> {
         if !self.wants_read() && (self.close_received || self.failed) {
             self.read.clear();
             return Ok(None);
@@ -496,6 +521,76 @@ impl Connection {
         self.out
             .push_frame(OpCode::Close, true, Rsv::NONE, &payload.freeze(), mask);
         self.close_sent = true;
+        let limits = self.limits();
+        self.timers.close_sent(&limits);
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            idle: self.config.idle_timeout,
+            keepalive: self.config.keepalive_interval,
+            keepalive_timeout: self.config.keepalive_timeout,
+            close: self.config.close_timeout,
+        }
+    }
+
+    /// Whether data still flows both ways (no close sent or received, no failure, no EOF).
+    fn is_open(&self) -> bool {
+        !(self.close_sent || self.close_received || self.failed || self.eof)
+    }
+
+    /// Passes the current time in and acts on every deadline it reached: queues a keepalive
+    /// ping, fails the connection with [`ProtocolError::TimedOut`] (returned by the next
+    /// [`next_event`](Self::next_event); 1001 is queued) when the idle or keepalive deadline
+    /// ran out, or gives up on the closing handshake (then
+    /// [`should_close_transport`](Self::should_close_transport) is true).
+    ///
+    /// The adapter calls it whenever it polls the connection, and arms a timer for
+    /// [`poll_timeout`](Self::poll_timeout). Time only enters here: bytes handed to the
+    /// connection count as received at the latest time passed in.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.timers.set_now(now);
+        if self.gave_up() {
+            return;
+        }
+        let limits = self.limits();
+        match self.timers.expire(&limits, self.is_open(), self.close_sent) {
+            Due::Nothing => {}
+            Due::Ping => {
+                let mask = self.mask();
+                self.out
+                    .push_frame(OpCode::Ping, true, Rsv::NONE, &Bytes::new(), mask);
+            }
+            Due::Expired(Timeout::Close) => self.timed_out = Some(Timeout::Close),
+            Due::Expired(timeout) => {
+                let error = ProtocolError::TimedOut(timeout);
+                self.fail(&error);
+                self.timed_out = Some(timeout);
+                self.pending_error = Some(error);
+            }
+        }
+    }
+
+    /// The next deadline, when the adapter should call [`handle_timeout`](Self::handle_timeout)
+    /// even if nothing else happens; `None` when no deadline is armed (or no time was passed
+    /// in yet).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.gave_up() {
+            return None;
+        }
+        self.timers
+            .next_deadline(&self.limits(), self.is_open(), self.close_sent)
+    }
+
+    /// A deadline ran out after which nothing is waited for: the transport closes now. (After
+    /// an idle timeout the close frame still gets `close_timeout` to go out.)
+    fn gave_up(&self) -> bool {
+        matches!(self.timed_out, Some(Timeout::Close | Timeout::Keepalive))
+    }
+
+    /// The deadline that ended the connection, if one did.
+    pub fn timed_out(&self) -> Option<Timeout> {
+        self.timed_out
     }
 
     /// The closing handshake state.
@@ -515,17 +610,21 @@ impl Connection {
     ///
     /// RFC 6455 §7.1.1: once the closing handshake is over, the server closes the TCP
     /// connection first; the client waits for the server to do so (and closes it itself only
-    /// after a timeout of the adapter's choosing, see [`awaiting_transport_close`]). After a
-    /// failure or end of file, either end closes once its output is written.
+    /// after [`Config::close_timeout`], see [`awaiting_transport_close`]). After a failure or
+    /// end of file, either end closes once its output is written. After the closing handshake
+    /// or keepalive deadline ran out ([`timed_out`](Self::timed_out)), at once, without waiting
+    /// for output the peer is not reading.
     ///
     /// [`awaiting_transport_close`]: Self::awaiting_transport_close
     pub fn should_close_transport(&self) -> bool {
-        self.state() == State::Closed && (self.role == Role::Server || self.failed || self.eof)
+        self.gave_up()
+            || (self.state() == State::Closed
+                && (self.role == Role::Server || self.failed || self.eof))
     }
 
     /// Whether this client has finished the closing handshake and is waiting for the server to
     /// close the transport (RFC 6455 §7.1.1); the adapter keeps reading until end of file or
-    /// its close timeout.
+    /// [`Config::close_timeout`].
     pub fn awaiting_transport_close(&self) -> bool {
         self.state() == State::Closed && !self.should_close_transport()
     }
@@ -608,3 +707,7 @@ mod tests;
 #[cfg(test)]
 #[path = "extension_tests.rs"]
 mod extension_tests;
+
+#[cfg(test)]
+#[path = "timer_tests.rs"]
+mod timer_tests;

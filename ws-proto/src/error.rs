@@ -1,6 +1,7 @@
 //! Errors: each names the rule broken and the close code it causes.
 
 use crate::close::CloseCode;
+use crate::timers::Timeout;
 
 /// The peer broke the protocol (or a limit); the connection is failed with [`close_code`].
 ///
@@ -73,6 +74,12 @@ pub enum ProtocolError {
     /// reported locally and never sent).
     #[error("connection closed without a closing handshake")]
     AbnormalClosure,
+    /// The idle or keepalive deadline ran out (see [`Connection::handle_timeout`]): the
+    /// connection is failed with 1001 Going Away.
+    ///
+    /// [`Connection::handle_timeout`]: crate::Connection::handle_timeout
+    #[error("{0}")]
+    TimedOut(Timeout),
 }
 
 impl ProtocolError {
@@ -85,6 +92,7 @@ impl ProtocolError {
             }
             ProtocolError::Extension { code, .. } => *code,
             ProtocolError::AbnormalClosure => CloseCode::ABNORMAL,
+            ProtocolError::TimedOut(_) => CloseCode::GOING_AWAY,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

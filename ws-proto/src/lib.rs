@@ -6,7 +6,8 @@
 //!
 //! It covers framing (§5.2), masking (§5.3), fragmentation (§5.4), control frames (§5.5),
 //! streaming UTF-8 validation of text (§8.1), the closing handshake (§7) and size limits
-//! ([`Config`]). Protocol violations fail the connection with the right close code
+//! ([`Config`]), keepalive, idle and closing-handshake deadlines (time enters as an argument,
+//! see [`Connection::handle_timeout`]). Protocol violations fail the connection with the right close code
 //! ([`ProtocolError::close_code`]).
 //!
 //! ```
@@ -36,6 +37,7 @@ mod frame;
 mod mask;
 mod message;
 mod output;
+mod timers;
 mod utf8;
 
 pub use bytes::{Bytes, BytesMut};
@@ -48,4 +50,5 @@ pub use extension::{Extension, Rsv};
 pub use frame::{Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
 pub use mask::{apply_mask, MaskingKey};
 pub use message::{Event, Message};
+pub use timers::Timeout;
 pub use utf8::{InvalidUtf8, Utf8Bytes, Utf8Validator};

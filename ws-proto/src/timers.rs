@@ -1,0 +1,146 @@
+//! Deadlines of a connection: keepalive, idle (read) timeout and the closing handshake.
+//!
+//! The core reads no clock. The adapter passes the current time to
+//! [`Connection::handle_timeout`](crate::Connection::handle_timeout) whenever it polls and arms
+//! one timer for [`Connection::poll_timeout`](crate::Connection::poll_timeout); everything else
+//! (what is due, what to send, when to give up) is decided here, identically for every runtime.
+
+use std::time::{Duration, Instant};
+
+/// Which deadline ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timeout {
+    /// Nothing was received for [`Config::idle_timeout`](crate::Config::idle_timeout).
+    Idle,
+    /// A keepalive ping got no answer (no bytes at all) within
+    /// [`Config::keepalive_timeout`](crate::Config::keepalive_timeout): the peer or the path is
+    /// dead.
+    Keepalive,
+    /// The closing handshake did not finish within
+    /// [`Config::close_timeout`](crate::Config::close_timeout) of our close frame.
+    Close,
+}
+
+impl std::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Timeout::Idle => "idle timeout",
+            Timeout::Keepalive => "keepalive timeout",
+            Timeout::Close => "closing handshake timeout",
+        })
+    }
+}
+
+/// What a call to [`Timers::expire`] found due.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    Nothing,
+    /// Send a keepalive ping now.
+    Ping,
+    Expired(Timeout),
+}
+
+/// The clock-derived state of a connection; all instants come from the adapter.
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    /// The latest time the adapter passed in; `None` until it passes one.
+    now: Option<Instant>,
+    /// When bytes last arrived (or when timekeeping started).
+    last_rx: Option<Instant>,
+    /// An unanswered keepalive ping must be answered (by any bytes) before this.
+    pong_deadline: Option<Instant>,
+    /// The closing handshake must be over by this.
+    close_deadline: Option<Instant>,
+}
+
+/// The deadlines a connection's settings ask for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub idle: Option<Duration>,
+    pub keepalive: Option<Duration>,
+    pub keepalive_timeout: Duration,
+    pub close: Duration,
+}
+
+impl Timers {
+    /// Takes the adapter's current time.
+    pub(crate) fn set_now(&mut self, now: Instant) {
+        // A clock that appears to go backwards (a caller mixing sources) never rewinds
+        // deadlines already armed.
+        let now = self.now.map_or(now, |prev| prev.max(now));
+        self.now = Some(now);
+        self.last_rx.get_or_insert(now);
+    }
+
+    /// Bytes arrived: the peer is alive, the idle and keepalive clocks restart.
+    pub(crate) fn received(&mut self) {
+        if let Some(now) = self.now {
+            self.last_rx = Some(now);
+        }
+        self.pong_deadline = None;
+    }
+
+    /// Our close frame was queued: the closing handshake is now on the clock.
+    pub(crate) fn close_sent(&mut self, limits: &Limits) {
+        if self.close_deadline.is_none() {
+            self.close_deadline = self.now.map(|now| now + limits.close);
+        }
+    }
+
+    /// What is due at the current time. `open` says whether data still flows (keepalive and
+    /// idle apply only then); `closing` whether our close frame is out.
+    pub(crate) fn expire(&mut self, limits: &Limits, open: bool, closing: bool) -> Due {
+        let Some(now) = self.now else {
+            return Due::Nothing;
+        };
+        if closing {
+            let deadline = *self.close_deadline.get_or_insert(now + limits.close);
+            return if now >= deadline {
+                Due::Expired(Timeout::Close)
+            } else {
+                Due::Nothing
+            };
+        }
+        if !open {
+            return Due::Nothing;
+        }
+        if self.pong_deadline.is_some_and(|d| now >= d) {
+            return Due::Expired(Timeout::Keepalive);
+        }
+        let last_rx = self.last_rx.unwrap_or(now);
+        if limits.idle.is_some_and(|idle| now >= last_rx + idle) {
+            return Due::Expired(Timeout::Idle);
+        }
+        if self.pong_deadline.is_none() && limits.keepalive.is_some_and(|k| now >= last_rx + k) {
+            self.pong_deadline = Some(now + limits.keepalive_timeout);
+            return Due::Ping;
+        }
+        Due::Nothing
+    }
+
+    /// The earliest deadline still to come, for the adapter's timer.
+    pub(crate) fn next_deadline(
+        &self,
+        limits: &Limits,
+        open: bool,
+        closing: bool,
+    ) -> Option<Instant> {
+        let now = self.now?;
+        if closing {
+            return Some(self.close_deadline.unwrap_or(now + limits.close));
+        }
+        if !open {
+            return None;
+        }
+        let last_rx = self.last_rx.unwrap_or(now);
+        let idle = limits.idle.map(|idle| last_rx + idle);
+        let keepalive = match self.pong_deadline {
+            Some(deadline) => Some(deadline),
+            None => limits.keepalive.map(|k| last_rx + k),
+        };
+        match (idle, keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
