@@ -5,6 +5,7 @@
 //! a client of one runtime can talk to a server of another.
 #![forbid(unsafe_code)]
 
+pub mod load;
 pub mod runtimes;
 pub mod tls;
 
