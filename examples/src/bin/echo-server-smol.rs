@@ -8,7 +8,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("listening on {}", listener.local_addr()?);
         let tls = args.tls.map(futures_rustls::TlsAcceptor::from);
         loop {
-            let (tcp, peer) = listener.accept().await?;
+            let (tcp, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: keep serving, retry shortly.
+                    eprintln!("accept failed: {e}");
+                    smol::Timer::after(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let _ = tcp.set_nodelay(true);
             let tls = tls.clone();
             smol::spawn(async move {
