@@ -22,7 +22,7 @@ macro_rules! adapter_api {
         pub use $crate::ws_handshake::{
             Accept, Callback, ClientError, IntoClientRequest, NoCallback, Reject, ServerError,
         };
-        pub use $crate::{ws_handshake, ws_proto};
+        pub use $crate::{http, ws_handshake, ws_proto};
         pub use $crate::{
             ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, ProtocolError,
             Role, ServerConfig, State, StreamConfig, Timeout, Utf8Bytes, WebSocketReader,

@@ -6,6 +6,34 @@
 //! messages to send, with `send`, `recv`, `close` and `split`. The protocol lives in
 //! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-async`, shared by every
 //! runtime adapter: this crate only names tokio's socket and I/O types.
+//!
+//! An echo server that only accepts browsers from one origin (RFC 6455 §10.2):
+//!
+//! ```no_run
+//! use ws_tokio::{http, Accept, Reject, ServerConfig};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//! loop {
+//!     let (tcp, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let check_origin = |request: &http::Request<()>| match request.headers().get("origin") {
+//!             Some(origin) if origin == "https://app.example.com" => Ok(Accept::default()),
+//!             _ => Err(Reject::new(http::StatusCode::FORBIDDEN).body("origin not allowed")),
+//!         };
+//!         let Ok(mut ws) = ws_tokio::accept_with(tcp, check_origin, ServerConfig::default()).await
+//!         else {
+//!             return;
+//!         };
+//!         while let Some(Ok(message)) = ws.recv().await {
+//!             if message.is_data() && ws.send(message).await.is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     });
+//! }
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
