@@ -100,6 +100,12 @@ pub use tokio_impl::TokioIo;
 mod futures_impl {
     use super::*;
     use futures_io::{AsyncRead, AsyncWrite};
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// Where futures-io reads land before they are appended to a connection's buffer.
+        static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; 4 * READ_CHUNK].into_boxed_slice());
+    }
 
     /// Wraps a futures-io `AsyncRead + AsyncWrite` stream (async-std, smol, futures-rustls) as a
     /// [`Transport`]. Timers come from `async-io`, the reactor both async-std and smol run on.
@@ -124,19 +130,18 @@ mod futures_impl {
             cx: &mut Context<'_>,
             buf: &mut BytesMut,
         ) -> Poll<io::Result<usize>> {
-            // futures-io reads into initialised memory: zero the room first (the cost of this
-            // trait family without unsafe code), then keep only what was read.
-            let start = buf.len();
-            // Bounded, so a large reserved frame is not re-zeroed on every read.
-            let room = (buf.capacity() - start).clamp(READ_CHUNK, 4 * READ_CHUNK);
-            buf.resize(start + room, 0);
-            let res = Pin::new(&mut self.0).poll_read(cx, &mut buf[start..]);
-            let n = match &res {
-                Poll::Ready(Ok(n)) => *n,
-                _ => 0,
-            };
-            buf.truncate(start + n);
-            res
+            // futures-io reads into initialised memory. Zeroing the buffer's spare room before
+            // each read (the only way without unsafe code) costs a memset of the whole room even
+            // when a few bytes or none arrive, and makes an idle connection's buffer resident.
+            // Instead each thread reads into one scratch buffer, zeroed once, and appends only
+            // the bytes that arrived.
+            SCRATCH.with_borrow_mut(|scratch| {
+                let res = Pin::new(&mut self.0).poll_read(cx, &mut scratch[..]);
+                if let Poll::Ready(Ok(n)) = res {
+                    buf.extend_from_slice(&scratch[..n]);
+                }
+                res
+            })
         }
 
         fn poll_write_vectored(

@@ -220,8 +220,16 @@ impl Connection {
                 if len > self.read.len() {
                     self.read.reserve(len - self.read.len());
                 }
-                // Transformed (compressed) text is validated after decoding instead.
+                // Transformed (compressed) text is validated after decoding instead. A whole
+                // single-frame text message that is already here is validated once, when it
+                // becomes a `Utf8Bytes`: checking it piece by piece as well would only double the
+                // cost, since no earlier point exists to fail at.
+                let complete_text = header.fin
+                    && header.opcode == OpCode::Text
+                    && self.config.reassemble
+                    && self.read.len() >= len;
                 let text = !self.msg_transformed
+                    && !complete_text
                     && (header.opcode == OpCode::Text
                         || (header.opcode == OpCode::Continuation
                             && self.msg == Some(OpCode::Text)));

@@ -20,8 +20,10 @@ impl MaskingKey {
 /// time (the compiler turns the loop into vector instructions where the target has them), so the
 /// cost stays close to a memory copy.
 pub fn apply_mask(buf: &mut [u8], key: MaskingKey, offset: usize) {
-    let mut k = key.0;
-    k.rotate_left(offset & 3);
+    // The key as seen from `offset`: rotated by whole bytes (a shift, not a slice rotate).
+    let k = u32::from_le_bytes(key.0)
+        .rotate_right(8 * (offset & 3) as u32)
+        .to_le_bytes();
     let wide = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
     let mut blocks = buf.chunks_exact_mut(32);
     for block in &mut blocks {

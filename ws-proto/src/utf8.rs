@@ -40,7 +40,7 @@ impl Utf8Validator {
             self.partial[self.partial_len..self.partial_len + take].copy_from_slice(&input[..take]);
             let len = self.partial_len + take;
             input = &input[take..];
-            match std::str::from_utf8(&self.partial[..len]) {
+            match simdutf8::compat::from_utf8(&self.partial[..len]) {
                 Ok(_) => self.partial_len = 0,
                 Err(e) if e.error_len().is_none() => {
                     // Still a valid prefix; the piece ran out before the sequence ended.
@@ -50,7 +50,7 @@ impl Utf8Validator {
                 Err(_) => return Err(InvalidUtf8),
             }
         }
-        match std::str::from_utf8(input) {
+        match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
                 // std reports "incomplete" only for a valid prefix of a sequence.
