@@ -17,7 +17,7 @@ use std::time::Duration;
 use ws_async::{ClientConfig, Error, ServerConfig, Transport, WebSocketStream};
 
 /// Every case fails rather than hang: each await on the network is bounded by this.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A server connection handler: gets the accepted WebSocket stream (or the handshake error).
 pub type Handler<T> =

@@ -34,6 +34,19 @@ async fn recv<R: Runtime, T: Transport>(
     within::<R, _>("receive", ws.recv()).await
 }
 
+/// The next data message, skipping pings and pongs: a keepalive ping may come from either side
+/// while a 16 MiB message is being compressed (slow in debug builds) and nothing moves.
+async fn recv_data<R: Runtime, T: Transport>(
+    ws: &mut WebSocketStream<T>,
+) -> Option<Result<Message, Error>> {
+    loop {
+        match recv::<R, _>(ws).await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => return other,
+        }
+    }
+}
+
 /// A handler that reports each server-side connection's received messages on a channel.
 fn recording_handler<T: Transport + Send + 'static>(
     tx: mpsc::UnboundedSender<Result<Message, String>>,
@@ -75,7 +88,7 @@ fn echo_sizes_with<R: Runtime>(url: &str, config: ClientConfig) {
                 .map(|i| char::from(b'a' + (i % 26) as u8))
                 .collect();
             ws.send(Message::text(text.as_str())).await.unwrap();
-            match recv::<R, _>(&mut ws).await {
+            match recv_data::<R, _>(&mut ws).await {
                 Some(Ok(Message::Text(t))) => assert!(
                     t == text.as_str(),
                     "{}: text of {size} bytes differs",
@@ -85,7 +98,7 @@ fn echo_sizes_with<R: Runtime>(url: &str, config: ClientConfig) {
             }
             let binary: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
             ws.send(Message::binary(binary.clone())).await.unwrap();
-            match recv::<R, _>(&mut ws).await {
+            match recv_data::<R, _>(&mut ws).await {
                 Some(Ok(Message::Binary(b))) => {
                     assert!(b == binary, "{}: binary of {size} differs", R::NAME)
                 }

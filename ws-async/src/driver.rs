@@ -191,7 +191,6 @@ impl<T: Transport> Driver<T> {
             if self.finished {
                 return Poll::Ready(None);
             }
-            self.poll_deadlines();
             match self.conn.next_event() {
                 Ok(Some(Event::Message(message))) => {
                     // Send any automatic reply (pong, close echo) without waiting for it.
@@ -219,7 +218,18 @@ impl<T: Transport> Driver<T> {
             }
             let mut io_cx = Context::from_waker(&self.proxy_waker);
             let buf = self.conn.read_buffer();
-            match ready!(self.io.poll_read_buf(&mut io_cx, buf)) {
+            let read = self.io.poll_read_buf(&mut io_cx, buf);
+            let Poll::Ready(read) = read else {
+                // Deadlines are judged only once everything that arrived has been read, so a
+                // pong waiting in the socket is never mistaken for silence.
+                let before = (self.conn.output_len(), self.conn.timed_out());
+                self.poll_deadlines();
+                if (self.conn.output_len(), self.conn.timed_out()) != before {
+                    continue; // a keepalive ping to write, or a deadline to act on
+                }
+                return Poll::Pending;
+            };
+            match read {
                 Ok(0) => self.conn.receive_eof(),
                 Ok(_) => {}
                 Err(e) if self.conn.close_sent() => {
@@ -235,14 +245,38 @@ impl<T: Transport> Driver<T> {
         }
     }
 
+    /// The peer is not taking our bytes. Deadlines still run (a dead peer is dropped by the
+    /// keepalive, a close by its timeout); true once the connection is over.
+    fn write_stalled(&mut self) -> bool {
+        self.poll_deadlines();
+        if self.conn.timed_out().is_some() {
+            let _ = self.poll_closing();
+        }
+        self.finished
+    }
+
+    /// Writes queued output; Pending while the transport would block, unless a deadline ended
+    /// the connection meanwhile.
+    fn poll_write_or_deadline(&mut self, flush: bool) -> Poll<Result<(), Error>> {
+        let written = if flush {
+            self.poll_write_and_flush()
+        } else {
+            self.poll_write_out()
+        };
+        match written {
+            Poll::Ready(result) => Poll::Ready(result.map_err(Error::Io)),
+            Poll::Pending if self.write_stalled() => Poll::Ready(Err(Error::ConnectionClosed)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
-        self.poll_deadlines();
         if self.finished || self.conn.close_sent() {
             return Poll::Ready(Err(Error::ConnectionClosed));
         }
         if self.conn.is_write_buffer_full() {
-            ready!(self.poll_write_out())?;
+            ready!(self.poll_write_or_deadline(false))?;
         }
         Poll::Ready(Ok(()))
     }
@@ -263,15 +297,13 @@ impl<T: Transport> Driver<T> {
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
-        self.poll_deadlines();
         if self.conn.timed_out().is_some() {
             ready!(self.poll_closing());
         }
         if self.finished {
             return Poll::Ready(Ok(()));
         }
-        ready!(self.poll_write_and_flush())?;
-        Poll::Ready(Ok(()))
+        self.poll_write_or_deadline(true)
     }
 
     /// Queues a close frame if none was sent yet.
@@ -288,14 +320,13 @@ impl<T: Transport> Driver<T> {
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
         self.start_close(Some(CloseFrame::new(CloseCode::NORMAL, "")))?;
-        self.poll_deadlines();
         if self.conn.timed_out().is_some() {
             ready!(self.poll_closing());
         }
         if self.finished {
             return Poll::Ready(Ok(()));
         }
-        ready!(self.poll_write_and_flush())?;
+        ready!(self.poll_write_or_deadline(true))?;
         if self.conn.should_close_transport() {
             ready!(self.poll_closing());
         }

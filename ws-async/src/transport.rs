@@ -40,6 +40,11 @@ pub trait Transport: Unpin {
 /// How much spare room to have before each read.
 pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
+/// Room for a read into an empty, never-grown buffer: enough for a handshake request or a
+/// burst of small messages, small enough that thousands of idle connections stay cheap.
+#[cfg(feature = "tokio")]
+const FIRST_READ: usize = 2 * 1024;
+
 #[cfg(feature = "tokio")]
 mod tokio_impl {
     use super::*;
@@ -67,7 +72,14 @@ mod tokio_impl {
             cx: &mut Context<'_>,
             buf: &mut BytesMut,
         ) -> Poll<io::Result<usize>> {
-            buf.reserve(READ_CHUNK);
+            // An idle connection whose buffer never saw a burst waits with a small buffer; once
+            // a read leaves part of a frame behind (or the buffer grew), reads are full-sized.
+            let additional = if buf.is_empty() && buf.capacity() < READ_CHUNK {
+                FIRST_READ
+            } else {
+                READ_CHUNK
+            };
+            buf.reserve(additional);
             // Reads straight into the uninitialised spare capacity: no zeroing, no copy.
             tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, buf)
         }

@@ -14,6 +14,9 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io::IoSlice;
 use std::time::Instant;
 
+/// Most bytes reserved for a frame's payload before it arrives.
+const UPFRONT_RESERVE: usize = 1 << 20;
+
 /// Which end of the connection this is (RFC 6455 §5.1: clients mask, servers do not).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -83,6 +86,8 @@ pub struct Connection {
     pending_error: Option<ProtocolError>,
     /// Length of the read buffer when `next_event` last returned: more means bytes arrived.
     read_seen: usize,
+    /// Output bytes up to and including an unanswered keepalive ping not yet written.
+    ping_unwritten: usize,
 }
 
 impl Connection {
@@ -109,6 +114,7 @@ impl Connection {
             timed_out: None,
             pending_error: None,
             read_seen: 0,
+            ping_unwritten: 0,
         }
     }
 
@@ -218,7 +224,11 @@ impl Connection {
                 // check_header bounded the length by max_frame_size, so it fits a usize.
                 let len = header.payload_len as usize;
                 if len > self.read.len() {
-                    self.read.reserve(len - self.read.len());
+                    // Room for the payload as it comes, up to a point: a 14-byte header alone
+                    // must not make us allocate max_frame_size. Beyond this, the buffer grows
+                    // (doubling) as the bytes actually arrive.
+                    self.read
+                        .reserve((len - self.read.len()).min(UPFRONT_RESERVE));
                 }
                 // Transformed (compressed) text is validated after decoding instead. A whole
                 // single-frame text message that is already here is validated once, when it
@@ -529,8 +539,6 @@ impl Connection {
         self.out
             .push_frame(OpCode::Close, true, Rsv::NONE, &payload.freeze(), mask);
         self.close_sent = true;
-        let limits = self.limits();
-        self.timers.close_sent(&limits);
     }
 
     fn limits(&self) -> Limits {
@@ -553,9 +561,14 @@ impl Connection {
     /// ran out, or gives up on the closing handshake (then
     /// [`should_close_transport`](Self::should_close_transport) is true).
     ///
-    /// The adapter calls it whenever it polls the connection, and arms a timer for
-    /// [`poll_timeout`](Self::poll_timeout). Time only enters here: bytes handed to the
-    /// connection count as received at the latest time passed in.
+    /// The adapter calls it when it is about to wait: after reading everything the transport
+    /// had (so an answer sitting unread is never taken for silence), or when the transport
+    /// will not take more output; then it arms a timer for
+    /// [`poll_timeout`](Self::poll_timeout). Time only enters here: bytes received or written
+    /// since the previous call, and a close frame queued since then, count from this `now`
+    /// (a late stamp only postpones deadlines). Keepalive and idle count any traffic, either
+    /// way; a keepalive ping is answered by anything received, or by our output moving on
+    /// past the ping.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.timers.set_now(now);
         if self.gave_up() {
@@ -568,6 +581,7 @@ impl Connection {
                 let mask = self.mask();
                 self.out
                     .push_frame(OpCode::Ping, true, Rsv::NONE, &Bytes::new(), mask);
+                self.ping_unwritten = self.out.len();
             }
             Due::Expired(Timeout::Close) => self.timed_out = Some(Timeout::Close),
             Due::Expired(timeout) => {
@@ -676,6 +690,12 @@ impl Connection {
     /// If `n` exceeds [`output_len`](Self::output_len): that is a bug in the caller.
     pub fn advance_output(&mut self, n: usize) {
         self.out.advance(n);
+        if n > 0 {
+            // Progress beyond our keepalive ping shows the peer's TCP still takes data.
+            let after_ping = n > self.ping_unwritten;
+            self.ping_unwritten = self.ping_unwritten.saturating_sub(n);
+            self.timers.sent(after_ping);
+        }
     }
 
     /// Takes all the bytes waiting to be written, as one buffer.
@@ -685,7 +705,7 @@ impl Connection {
             let chunk = self.out.first();
             all.extend_from_slice(chunk);
             let n = chunk.len();
-            self.out.advance(n);
+            self.advance_output(n);
         }
         all
     }

@@ -626,3 +626,17 @@ proptest! {
         let _ = conn.take_output();
     }
 }
+
+#[test]
+fn a_bare_header_does_not_reserve_the_announced_length() {
+    // 82 ff + 64-bit length of 16 MiB - 1 + mask key, and no payload.
+    let header = [0x82, 0xff, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 1, 2, 3, 4];
+    let mut s = server();
+    s.receive(&header);
+    assert_eq!(s.next_event(), Ok(None));
+    assert!(
+        s.read_buffer().capacity() <= UPFRONT_RESERVE + 64,
+        "reserved {} bytes for a header alone",
+        s.read_buffer().capacity()
+    );
+}

@@ -137,11 +137,14 @@ fn closing_handshake_times_out() {
     conn.close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
         .unwrap();
     conn.take_output();
-    // The keepalive no longer applies; the close deadline does.
+    // The keepalive no longer applies; the close deadline does, counted from the next time
+    // passed in.
     assert_eq!(conn.poll_timeout(), Some(t0 + 4 * S));
-    conn.handle_timeout(t0 + 3 * S);
-    assert!(!conn.should_close_transport());
+    conn.handle_timeout(t0 + 2 * S);
+    assert_eq!(conn.poll_timeout(), Some(t0 + 5 * S));
     conn.handle_timeout(t0 + 4 * S);
+    assert!(!conn.should_close_transport());
+    conn.handle_timeout(t0 + 5 * S);
     assert_eq!(conn.timed_out(), Some(Timeout::Close));
     assert!(conn.should_close_transport());
     assert_eq!(
@@ -165,7 +168,9 @@ fn client_waiting_for_tcp_close_is_bounded_too() {
     );
     client.take_output();
     assert!(client.awaiting_transport_close());
-    client.handle_timeout(t0 + 3 * S);
+    client.handle_timeout(t0 + S);
+    assert!(!client.should_close_transport());
+    client.handle_timeout(t0 + 4 * S);
     assert!(client.should_close_transport());
 }
 
@@ -178,4 +183,32 @@ fn a_clock_going_backwards_does_not_rewind_deadlines() {
     assert_eq!(sent(&mut conn).len(), 1);
     conn.handle_timeout(t0 + S);
     assert_eq!(conn.poll_timeout(), Some(t0 + 15 * S));
+}
+
+#[test]
+fn writing_counts_as_activity_but_not_the_ping_itself() {
+    let t0 = Instant::now();
+    let mut conn = Connection::new(Role::Server, config());
+    conn.handle_timeout(t0);
+    // A long send: output moves on between the adapter's calls, so no ping is due.
+    for i in 1..=4u32 {
+        conn.send(Message::binary(vec![0u8; 1000])).unwrap();
+        conn.take_output();
+        conn.handle_timeout(t0 + i * 8 * S);
+        assert_eq!(conn.output_len(), 0, "no ping while busy sending");
+    }
+    // Silence: the ping goes out at t0 + 42 s; writing the ping itself proves nothing.
+    conn.handle_timeout(t0 + 42 * S);
+    assert_eq!(sent(&mut conn), vec![(OpCode::Ping, vec![])]);
+    conn.handle_timeout(t0 + 47 * S);
+    assert_eq!(conn.timed_out(), Some(Timeout::Keepalive));
+    // Whereas output moving on after the ping does answer it.
+    let mut conn = Connection::new(Role::Server, config());
+    conn.handle_timeout(t0);
+    conn.handle_timeout(t0 + 10 * S);
+    assert_eq!(sent(&mut conn).len(), 1);
+    conn.send(Message::binary(vec![0u8; 10])).unwrap();
+    conn.take_output();
+    conn.handle_timeout(t0 + 15 * S);
+    assert_eq!(conn.timed_out(), None);
 }

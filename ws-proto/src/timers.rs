@@ -41,12 +41,18 @@ pub(crate) enum Due {
 }
 
 /// The clock-derived state of a connection; all instants come from the adapter.
+///
+/// Events between two calls of `set_now` (bytes moving, our close frame queued) are stamped
+/// with the time of the next call: the adapter's clock may be stale at the moment they happen
+/// (it passes time in when it is about to wait), and a late stamp only postpones deadlines.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     /// The latest time the adapter passed in; `None` until it passes one.
     now: Option<Instant>,
-    /// When bytes last arrived (or when timekeeping started).
+    /// When bytes last moved either way (or when timekeeping started).
     last_rx: Option<Instant>,
+    /// Bytes moved since the last `set_now`.
+    activity: bool,
     /// An unanswered keepalive ping must be answered (by any bytes) before this.
     pong_deadline: Option<Instant>,
     /// The closing handshake must be over by this.
@@ -70,20 +76,24 @@ impl Timers {
         let now = self.now.map_or(now, |prev| prev.max(now));
         self.now = Some(now);
         self.last_rx.get_or_insert(now);
+        if std::mem::take(&mut self.activity) {
+            self.last_rx = Some(now);
+        }
     }
 
     /// Bytes arrived: the peer is alive, the idle and keepalive clocks restart.
     pub(crate) fn received(&mut self) {
-        if let Some(now) = self.now {
-            self.last_rx = Some(now);
-        }
+        self.activity = true;
         self.pong_deadline = None;
     }
 
-    /// Our close frame was queued: the closing handshake is now on the clock.
-    pub(crate) fn close_sent(&mut self, limits: &Limits) {
-        if self.close_deadline.is_none() {
-            self.close_deadline = self.now.map(|now| now + limits.close);
+    /// Bytes of ours were written. The idle and keepalive clocks restart (a connection busy
+    /// sending is not idle), and once a keepalive ping is out, further progress shows the
+    /// peer's TCP still takes data; a dead peer stops taking it when its buffers fill.
+    pub(crate) fn sent(&mut self, after_ping: bool) {
+        self.activity = true;
+        if after_ping {
+            self.pong_deadline = None;
         }
     }
 
@@ -94,6 +104,7 @@ impl Timers {
             return Due::Nothing;
         };
         if closing {
+            // Armed at the first time passed in after our close was queued.
             let deadline = *self.close_deadline.get_or_insert(now + limits.close);
             return if now >= deadline {
                 Due::Expired(Timeout::Close)
@@ -132,7 +143,11 @@ impl Timers {
         if !open {
             return None;
         }
-        let last_rx = self.last_rx.unwrap_or(now);
+        let last_rx = if self.activity {
+            now
+        } else {
+            self.last_rx.unwrap_or(now)
+        };
         let idle = limits.idle.map(|idle| last_rx + idle);
         let keepalive = match self.pong_deadline {
             Some(deadline) => Some(deadline),
