@@ -136,15 +136,12 @@ impl<T: Transport> Driver<T> {
             };
             // Deadlines mostly move later (each read postpones keepalive): keep the armed
             // timer then, and re-arm when it fires, instead of a new timer per read.
-            match &mut self.timer {
-                Some((armed, _)) if *armed <= deadline => {}
-                _ => {
-                    let sleep = self.io.sleep(deadline.saturating_duration_since(now));
-                    self.timer = Some((deadline, sleep));
-                }
-            }
-            let Some((_, sleep)) = &mut self.timer else {
-                return;
+            let (_, sleep) = match &mut self.timer {
+                Some(armed) if armed.0 <= deadline => armed,
+                slot => slot.insert((
+                    deadline,
+                    self.io.sleep(deadline.saturating_duration_since(now)),
+                )),
             };
             if sleep.as_mut().poll(&mut cx).is_pending() {
                 return;

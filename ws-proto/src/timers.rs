@@ -50,7 +50,7 @@ pub(crate) struct Timers {
     /// The latest time the adapter passed in; `None` until it passes one.
     now: Option<Instant>,
     /// When bytes last moved either way (or when timekeeping started).
-    last_rx: Option<Instant>,
+    last_activity: Option<Instant>,
     /// Bytes moved since the last `set_now`.
     activity: bool,
     /// An unanswered keepalive ping must be answered (by any bytes) before this.
@@ -75,9 +75,8 @@ impl Timers {
         // deadlines already armed.
         let now = self.now.map_or(now, |prev| prev.max(now));
         self.now = Some(now);
-        self.last_rx.get_or_insert(now);
-        if std::mem::take(&mut self.activity) {
-            self.last_rx = Some(now);
+        if std::mem::take(&mut self.activity) || self.last_activity.is_none() {
+            self.last_activity = Some(now);
         }
     }
 
@@ -118,11 +117,13 @@ impl Timers {
         if self.pong_deadline.is_some_and(|d| now >= d) {
             return Due::Expired(Timeout::Keepalive);
         }
-        let last_rx = self.last_rx.unwrap_or(now);
-        if limits.idle.is_some_and(|idle| now >= last_rx + idle) {
+        let last_activity = self.last_activity.unwrap_or(now);
+        if limits.idle.is_some_and(|idle| now >= last_activity + idle) {
             return Due::Expired(Timeout::Idle);
         }
-        if self.pong_deadline.is_none() && limits.keepalive.is_some_and(|k| now >= last_rx + k) {
+        if self.pong_deadline.is_none()
+            && limits.keepalive.is_some_and(|k| now >= last_activity + k)
+        {
             self.pong_deadline = Some(now + limits.keepalive_timeout);
             return Due::Ping;
         }
@@ -143,15 +144,15 @@ impl Timers {
         if !open {
             return None;
         }
-        let last_rx = if self.activity {
+        let last_activity = if self.activity {
             now
         } else {
-            self.last_rx.unwrap_or(now)
+            self.last_activity.unwrap_or(now)
         };
-        let idle = limits.idle.map(|idle| last_rx + idle);
+        let idle = limits.idle.map(|idle| last_activity + idle);
         let keepalive = match self.pong_deadline {
             Some(deadline) => Some(deadline),
-            None => limits.keepalive.map(|k| last_rx + k),
+            None => limits.keepalive.map(|k| last_activity + k),
         };
         match (idle, keepalive) {
             (Some(a), Some(b)) => Some(a.min(b)),
