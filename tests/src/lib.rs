@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod load;
+pub mod raw;
 pub mod runtimes;
 pub mod tls;
 

@@ -3,10 +3,11 @@
 //! mid-handshake or mid-frame. Used by the `load` binary (10,000 connections) and, smaller, by
 //! the `load` test in CI. Loopback only, every wait bounded.
 
+use crate::raw::{read_head, UPGRADE_REQUEST};
 use crate::{request, within, Handler, Runtime, ServeOptions};
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, StreamExt};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -161,25 +162,15 @@ fn inject_faults(addr: SocketAddr, count: usize) -> usize {
             continue;
         };
         let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-        let head = b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-                     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-                     Sec-WebSocket-Version: 13\r\n\r\n";
         if i % 2 == 0 {
-            let _ = tcp.write_all(&head[..head.len() / 2]);
+            let _ = tcp.write_all(&UPGRADE_REQUEST[..UPGRADE_REQUEST.len() / 2]);
         } else {
-            if tcp.write_all(head).is_err() {
+            if tcp.write_all(UPGRADE_REQUEST).is_err() {
                 continue;
             }
             // Wait for the 101 so the server is past the handshake, then cut a frame short:
             // a masked text frame announcing 100 bytes, of which 10 arrive.
-            let mut response = Vec::new();
-            let mut byte = [0u8; 1];
-            while !response.ends_with(b"\r\n\r\n") {
-                match tcp.read(&mut byte) {
-                    Ok(1) => response.push(byte[0]),
-                    _ => break,
-                }
-            }
+            let _ = read_head(&mut tcp);
             let mut frame = vec![0x81, 0x80 | 100, 1, 2, 3, 4];
             frame.extend_from_slice(&[b'x'; 10]);
             let _ = tcp.write_all(&frame);

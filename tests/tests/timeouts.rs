@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tests::raw::{read_head, UPGRADE_REQUEST};
 use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions};
 use ws_async::{
     ClientConfig, CloseCode, Error, Message, ProtocolError, ServerConfig, StreamConfig, Timeout,
@@ -59,17 +60,8 @@ fn server_with(stream: StreamConfig) -> ServerConfig {
 fn raw_client(addr: SocketAddr) -> TcpStream {
     let mut tcp = TcpStream::connect(addr).expect("connect");
     tcp.set_read_timeout(Some(READ_BOUND)).unwrap();
-    tcp.write_all(
-        b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(tcp.read(&mut byte).expect("response"), 1, "EOF in response");
-        head.push(byte[0]);
-    }
+    tcp.write_all(UPGRADE_REQUEST).unwrap();
+    let head = read_head(&mut tcp).expect("EOF or error in response");
     assert!(
         head.starts_with(b"HTTP/1.1 101"),
         "{}",
@@ -259,14 +251,7 @@ fn client_keepalive_reports_a_typed_timeout<R: Runtime>() {
     let server = std::thread::spawn(move || {
         let (mut tcp, _) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(READ_BOUND)).unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            if tcp.read(&mut byte).unwrap() == 0 {
-                return;
-            }
-            head.push(byte[0]);
-        }
+        let head = read_head(&mut tcp).expect("the client's request head");
         let head = String::from_utf8_lossy(&head).to_string();
         let key = head
             .lines()

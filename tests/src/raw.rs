@@ -1,0 +1,24 @@
+//! Hand-rolled peers, for cases where a real client or server would not misbehave on purpose:
+//! blocking std sockets, bounded by the caller's read timeout.
+
+use std::io::Read;
+use std::net::TcpStream;
+
+/// A valid opening handshake request (the RFC 6455 §1.3 sample key).
+pub const UPGRADE_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Sec-WebSocket-Version: 13\r\n\r\n";
+
+/// Reads an HTTP head up to and including its blank line, a byte at a time so that nothing
+/// after it is consumed. `None` if the stream ends or fails first.
+pub fn read_head(tcp: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match tcp.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(head)
+}
