@@ -28,8 +28,12 @@ pub enum ProxyError {
         reason: String,
     },
     /// The proxy answered 407 Proxy Authentication Required: credentials are missing or wrong.
-    #[error("the proxy requires authentication (407){}", challenge_suffix(.challenge))]
+    /// A 401 answer to `CONNECT` also lands here: it can only come from the proxy, and some
+    /// proxies send it for wrong credentials (tinyproxy before 1.11.2, tinyproxy issue #532).
+    #[error("the proxy requires authentication ({status}){}", challenge_suffix(.challenge))]
     AuthRequired {
+        /// 407, or 401 from proxies that answer wrong credentials so.
+        status: StatusCode,
         /// The `Proxy-Authenticate` challenge, if the proxy sent one.
         challenge: Option<String>,
     },
@@ -62,8 +66,9 @@ impl ProxyError {
     /// [`Rejected`](Self::Rejected).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            ProxyError::AuthRequired { .. } => Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED),
-            ProxyError::Rejected { status, .. } => Some(*status),
+            ProxyError::AuthRequired { status, .. } | ProxyError::Rejected { status, .. } => {
+                Some(*status)
+            }
             _ => None,
         }
     }
@@ -204,7 +209,7 @@ impl Proxy {
 /// Parses the proxy's answer to `CONNECT` from the bytes read so far.
 ///
 /// `Ok(None)`: incomplete, read more. `Ok(Some(consumed))`: a 2xx answer, the tunnel is open
-/// and `buf[consumed..]` already belongs to the target. Errors: 407 as
+/// and `buf[consumed..]` already belongs to the target. Errors: 407 (and 401) as
 /// [`ProxyError::AuthRequired`], other statuses as [`ProxyError::Rejected`], and a head over
 /// `max_head` bytes as [`ProxyError::ResponseTooLarge`]. The body of a refusal is not read.
 pub fn parse_connect_response(buf: &[u8], max_head: usize) -> Result<Option<usize>, ProxyError> {
@@ -228,13 +233,16 @@ pub fn parse_connect_response(buf: &[u8], max_head: usize) -> Result<Option<usiz
     if status.is_success() {
         return Ok(Some(consumed));
     }
-    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED || status == StatusCode::UNAUTHORIZED {
         let challenge = response
             .headers
             .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("proxy-authenticate"))
+            .find(|h| {
+                h.name.eq_ignore_ascii_case("proxy-authenticate")
+                    || h.name.eq_ignore_ascii_case("www-authenticate")
+            })
             .map(|h| String::from_utf8_lossy(h.value).into_owned());
-        return Err(ProxyError::AuthRequired { challenge });
+        return Err(ProxyError::AuthRequired { status, challenge });
     }
     Err(ProxyError::Rejected {
         status,

@@ -108,12 +108,18 @@ fn refusals_are_typed() {
     )
     .unwrap_err();
     match &err {
-        ProxyError::AuthRequired { challenge } => {
+        ProxyError::AuthRequired { challenge, .. } => {
             assert_eq!(challenge.as_deref(), Some("Basic realm=\"x\""))
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(err.status(), Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED));
+    // tinyproxy 1.11.1's answer to wrong credentials.
+    let err = parse_connect_response(b"HTTP/1.1 401 Unauthorized\r\n\r\n", 1024).unwrap_err();
+    assert!(matches!(
+        err,
+        ProxyError::AuthRequired { status: StatusCode::UNAUTHORIZED, challenge: None }
+    ));
     for (answer, code) in [
         (&b"HTTP/1.0 403 Access violation\r\n\r\nbody"[..], 403),
         (b"HTTP/1.1 502 Unable to connect\r\nContent-Length: 0\r\n\r\n", 502),
