@@ -49,10 +49,12 @@ fn echo_through<R: Runtime>(tls: bool, options: ProxyOptions, credentials: Optio
     let tinyproxy = TinyProxy::start(&options);
     let proxy = Proxy::new(&tinyproxy.url(credentials)).expect("proxy URL");
     R::block_on(async {
-        let (mut ws, response) =
-            within::<R, _>("connect", R::connect(request(&url), config.proxy(Some(proxy))))
-                .await
-                .unwrap_or_else(|e| panic!("{}: connect via proxy: {e}", R::NAME));
+        let (mut ws, response) = within::<R, _>(
+            "connect",
+            R::connect(request(&url), config.proxy(Some(proxy))),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: connect via proxy: {e}", R::NAME));
         assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
         for message in [
             Message::text("through the tunnel"),
@@ -64,7 +66,9 @@ fn echo_through<R: Runtime>(tls: bool, options: ProxyOptions, credentials: Optio
             let echoed = within::<R, _>("receive", ws.recv()).await;
             assert_eq!(echoed.expect("echo").expect("echo ok"), message);
         }
-        within::<R, _>("close", ws.close(None)).await.expect("close");
+        within::<R, _>("close", ws.close(None))
+            .await
+            .expect("close");
     });
     assert!(
         tinyproxy.saw_connect_to(addr),
@@ -157,8 +161,8 @@ fn unreachable_target_is_5xx<R: Runtime>() {
 fn handshake_timeout_covers_connect<R: Runtime>() {
     // A "proxy" whose backlog accepts the connection but which never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let proxy = Proxy::new(&format!("http://{}", silent.local_addr().expect("addr")))
-        .expect("proxy URL");
+    let proxy =
+        Proxy::new(&format!("http://{}", silent.local_addr().expect("addr"))).expect("proxy URL");
     for url in ["ws://127.0.0.1:9/", "wss://127.0.0.1:9/"] {
         let config = ClientConfig::default()
             .proxy(Some(proxy.clone()))
@@ -179,7 +183,10 @@ fn bytes_after_the_proxy_answer_are_kept<R: Runtime>() {
         tcp.set_read_timeout(Some(tests::TIMEOUT)).expect("timeout");
         let head = tests::raw::read_head(&mut tcp).expect("CONNECT request");
         let head = String::from_utf8_lossy(&head);
-        assert!(head.starts_with("CONNECT 127.0.0.1:9 HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.starts_with("CONNECT 127.0.0.1:9 HTTP/1.1\r\n"),
+            "{head}"
+        );
         tcp.write_all(
             b"HTTP/1.1 200 Connection established\r\n\r\n\
               HTTP/1.1 418 I'm a teapot\r\nContent-Length: 3\r\n\r\ntea",

@@ -21,7 +21,9 @@ async fn echo_once<R: Runtime>(url: &str, config: ClientConfig) {
         .expect("send");
     let echoed = within::<R, _>("receive", ws.recv()).await;
     assert_eq!(echoed.expect("echo").expect("echo ok"), message);
-    within::<R, _>("close", ws.close(None)).await.expect("close");
+    within::<R, _>("close", ws.close(None))
+        .await
+        .expect("close");
 }
 
 fn env_selection<R: Runtime>(tinyproxy: &TinyProxy) {
@@ -64,7 +66,13 @@ fn env_selection<R: Runtime>(tinyproxy: &TinyProxy) {
 #[test]
 fn proxy_from_env_and_no_proxy() {
     let tinyproxy = TinyProxy::start(&ProxyOptions::default());
-    for name in ["http_proxy", "https_proxy", "all_proxy", "no_proxy", "ALL_PROXY"] {
+    for name in [
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "ALL_PROXY",
+    ] {
         std::env::remove_var(name);
     }
     std::env::set_var("HTTP_PROXY", tinyproxy.url(None));

@@ -47,7 +47,11 @@ async fn tunnel<T: Transport>(
     proxy: &Proxy,
     handshake: &ClientHandshake,
 ) -> Result<BytesMut, Error> {
-    write_all(io, &proxy.connect_request(handshake.host(), handshake.port())).await?;
+    write_all(
+        io,
+        &proxy.connect_request(handshake.host(), handshake.port()),
+    )
+    .await?;
     let mut buf = BytesMut::new();
     loop {
         let n = poll_fn(|cx| io.poll_read_buf(cx, &mut buf)).await?;

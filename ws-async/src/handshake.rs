@@ -79,6 +79,17 @@ impl ClientConfig {
 
     /// Tunnels through this HTTP proxy (`None`: connect directly, or as the environment says
     /// if [`proxy_from_env`](Self::proxy_from_env) was called).
+    ///
+    /// ```
+    /// use ws_async::{ClientConfig, Proxy};
+    ///
+    /// let proxy = Proxy::new("http://alice:s3cret@proxy.internal:3128")?;
+    /// assert_eq!((proxy.host(), proxy.port(), proxy.user()), ("proxy.internal", 3128, Some("alice")));
+    /// let config = ClientConfig::default().proxy(Some(proxy));
+    /// let target = "wss://example.com/chat".parse()?;
+    /// assert!(config.proxy_for(&target)?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn proxy(mut self, proxy: Option<Proxy>) -> Self {
         self.proxy = proxy;
         self

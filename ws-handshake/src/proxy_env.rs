@@ -37,9 +37,7 @@ impl Proxy {
             return Ok(None);
         };
         let tls = matches!(target.scheme_str(), Some("wss" | "https"));
-        let port = target
-            .port_u16()
-            .unwrap_or(if tls { 443 } else { 80 });
+        let port = target.port_u16().unwrap_or(if tls { 443 } else { 80 });
         if let Some(list) = get(&["no_proxy", "NO_PROXY"]) {
             if no_proxy_matches(&list, host, port) {
                 return Ok(None);

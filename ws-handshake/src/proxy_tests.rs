@@ -32,7 +32,10 @@ fn rejects_bad_proxy_urls_without_leaking_passwords() {
     let err = Proxy::new("socks5://bob:hunter2@proxy:1080").unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "{err}");
     let debug = format!("{:?}", Proxy::new("http://bob:hunter2@p:1").unwrap());
-    assert!(!debug.contains("hunter2") && debug.contains("bob"), "{debug}");
+    assert!(
+        !debug.contains("hunter2") && debug.contains("bob"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -113,16 +116,25 @@ fn refusals_are_typed() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(err.status(), Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED));
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+    );
     // tinyproxy 1.11.1's answer to wrong credentials.
     let err = parse_connect_response(b"HTTP/1.1 401 Unauthorized\r\n\r\n", 1024).unwrap_err();
     assert!(matches!(
         err,
-        ProxyError::AuthRequired { status: StatusCode::UNAUTHORIZED, challenge: None }
+        ProxyError::AuthRequired {
+            status: StatusCode::UNAUTHORIZED,
+            challenge: None
+        }
     ));
     for (answer, code) in [
         (&b"HTTP/1.0 403 Access violation\r\n\r\nbody"[..], 403),
-        (b"HTTP/1.1 502 Unable to connect\r\nContent-Length: 0\r\n\r\n", 502),
+        (
+            b"HTTP/1.1 502 Unable to connect\r\nContent-Length: 0\r\n\r\n",
+            502,
+        ),
         (b"HTTP/1.1 301 Moved\r\nLocation: /\r\n\r\n", 301),
     ] {
         let err = parse_connect_response(answer, 1024).unwrap_err();
@@ -191,12 +203,27 @@ fn env_selects_by_scheme() {
         ("HTTP_PROXY", "http://plain:2"),
         ("ALL_PROXY", "http://all:3"),
     ];
-    assert_eq!(selected("wss://a.example/", &vars), Some(("secure".into(), 1)));
-    assert_eq!(selected("ws://a.example/", &vars), Some(("plain".into(), 2)));
+    assert_eq!(
+        selected("wss://a.example/", &vars),
+        Some(("secure".into(), 1))
+    );
+    assert_eq!(
+        selected("ws://a.example/", &vars),
+        Some(("plain".into(), 2))
+    );
     // ALL_PROXY is the fallback for either scheme.
-    assert_eq!(selected("wss://a.example/", &vars[1..]), Some(("all".into(), 3)));
-    assert_eq!(selected("ws://a.example/", &vars[2..]), Some(("all".into(), 3)));
-    assert_eq!(selected("ws://a.example/", &[("HTTPS_PROXY", "http://s:1")]), None);
+    assert_eq!(
+        selected("wss://a.example/", &vars[1..]),
+        Some(("all".into(), 3))
+    );
+    assert_eq!(
+        selected("ws://a.example/", &vars[2..]),
+        Some(("all".into(), 3))
+    );
+    assert_eq!(
+        selected("ws://a.example/", &[("HTTPS_PROXY", "http://s:1")]),
+        None
+    );
     assert_eq!(selected("ws://a.example/", &[]), None);
     // Lower case wins over upper case; empty values are unset.
     let vars = [
@@ -205,7 +232,10 @@ fn env_selects_by_scheme() {
         ("https_proxy", ""),
         ("all_proxy", "http://all:6"),
     ];
-    assert_eq!(selected("ws://a.example/", &vars), Some(("lower".into(), 4)));
+    assert_eq!(
+        selected("ws://a.example/", &vars),
+        Some(("lower".into(), 4))
+    );
     assert_eq!(selected("wss://a.example/", &vars), Some(("all".into(), 6)));
     // Credentials come along.
     let p = Proxy::from_env_with(
