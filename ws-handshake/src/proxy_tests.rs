@@ -290,3 +290,35 @@ fn no_proxy_matching_rules() {
     assert!(!no_proxy_matches(".", "example.com", 1));
     assert!(!no_proxy_matches("10.0.0.0/8", "10.1.2.3", 1));
 }
+
+proptest::proptest! {
+    /// Any bytes, any limit: no panic; a tunnel is only reported open within the limit and the
+    /// bytes read; incomplete input only while under the limit; and feeding the same bytes in
+    /// growing prefixes gives the whole input's answer at the first prefix that decides (only
+    /// the size limit may decide earlier).
+    #[test]
+    fn any_answer_is_handled(
+        body in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        status_line in proptest::bool::ANY,
+        limit in 0usize..400,
+    ) {
+        let mut input = if status_line { b"HTTP/1.1 200 OK\r\n".to_vec() } else { Vec::new() };
+        input.extend_from_slice(&body);
+        let whole = parse_connect_response(&input, limit);
+        match &whole {
+            Ok(Some(n)) => proptest::prop_assert!(*n <= limit && *n <= input.len()),
+            Ok(None) => proptest::prop_assert!(input.len() <= limit),
+            Err(_) => {}
+        }
+        for end in 0..=input.len() {
+            match parse_connect_response(&input[..end], limit) {
+                Ok(None) => continue,
+                Err(ProxyError::ResponseTooLarge) => break,
+                first => {
+                    proptest::prop_assert_eq!(format!("{first:?}"), format!("{whole:?}"));
+                    break;
+                }
+            }
+        }
+    }
+}
