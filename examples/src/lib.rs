@@ -158,3 +158,10 @@ pub fn url_arg() -> String {
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string())
 }
+
+/// The interactive clients' settings: defaults, plus the proxy environment variables
+/// (`HTTPS_PROXY` for `wss://`, `HTTP_PROXY` for `ws://`, `ALL_PROXY`, `NO_PROXY`), as command
+/// line tools conventionally honour them.
+pub fn client_config() -> ws_async::ClientConfig {
+    ws_async::ClientConfig::default().proxy_from_env()
+}

@@ -8,6 +8,7 @@
 pub mod load;
 pub mod raw;
 pub mod runtimes;
+pub mod tinyproxy;
 pub mod tls;
 
 use futures::future::BoxFuture;

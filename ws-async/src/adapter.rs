@@ -20,7 +20,8 @@ macro_rules! adapter_api {
         connect: $connect:ident $(,)?
     ) => {
         pub use $crate::ws_handshake::{
-            Accept, Callback, ClientError, IntoClientRequest, NoCallback, Reject, ServerError,
+            Accept, Callback, ClientError, IntoClientRequest, NoCallback, Proxy, ProxyError,
+            Reject, ServerError,
         };
         pub use $crate::{http, ws_handshake, ws_proto};
         pub use $crate::{
@@ -50,17 +51,25 @@ macro_rules! adapter_api {
             connect_with(request, ClientConfig::default()).await
         }
 
-        /// Connects with the given settings (limits, timeouts, a custom rustls configuration).
+        /// Connects with the given settings (limits, timeouts, a custom rustls configuration,
+        /// an HTTP proxy).
+        ///
+        /// With a proxy ([`ClientConfig::proxy`], or [`ClientConfig::proxy_from_env`] and the
+        /// environment naming one for this URL), the TCP connection goes to the proxy, which is
+        /// asked for a tunnel with `CONNECT host:port`; TLS (for `wss://`) and the WebSocket
+        /// handshake then run end to end through it. A refusal is [`Error::Proxy`]:
+        /// [`ProxyError::AuthRequired`] for 407, [`ProxyError::Rejected`] with the status
+        /// otherwise.
         pub async fn connect_with(
             request: impl IntoClientRequest,
             config: ClientConfig,
         ) -> Result<(ClientStream, $crate::http::Response<()>), Error> {
             let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
-            let (host, port) = $crate::connect_addr(&handshake);
+            let (host, port, proxy) = $crate::connect_route(&handshake, &config)?;
             let tcp = <$tcp>::connect((host.as_str(), port)).await?;
             // Frames are written whole; waiting for more bytes only adds latency.
             tcp.set_nodelay(true)?;
-            $crate::$connect(tcp, handshake, &config).await
+            $crate::$connect(tcp, handshake, &config, proxy.as_ref()).await
         }
 
         /// Runs the client handshake over a stream the caller connected (a proxy tunnel, a

@@ -27,6 +27,10 @@ pub enum Error {
     /// The server's opening handshake failed; the client was answered with an HTTP error.
     #[error("handshake failed: {0}")]
     ServerHandshake(#[from] ws_handshake::ServerError),
+    /// Tunnelling through the HTTP proxy failed: it refused (`AuthRequired` for 407,
+    /// `Rejected` with its status for 403, 502, ...), answered badly, or its URL is invalid.
+    #[error("proxy: {0}")]
+    Proxy(#[from] ws_handshake::ProxyError),
     /// The URL cannot be connected to (unsupported scheme, bad host name for TLS, ...).
     #[error("invalid URL: {0}")]
     Url(String),

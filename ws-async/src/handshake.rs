@@ -13,7 +13,7 @@ use std::time::Duration;
 use ws_handshake::{
     deflate_check_response, deflate_negotiate, deflate_offer, offered_extensions, Callback,
     ClientError, ClientHandshake, ClientStatus, DeflateAgreement, DeflateError, DeflateOptions,
-    Extension, PERMESSAGE_DEFLATE,
+    Extension, Proxy, ProxyError, PERMESSAGE_DEFLATE,
 };
 use ws_proto::Role;
 
@@ -23,13 +23,20 @@ use ws_proto::Role;
 pub struct ClientConfig {
     /// Settings of the resulting stream.
     pub stream: StreamConfig,
-    /// How long the opening handshake may take once connected. Default 10 s.
+    /// How long the opening handshake may take once connected (to the server, or to the proxy:
+    /// then it covers the `CONNECT` exchange and TLS too). Default 10 s.
     pub handshake_timeout: Duration,
     /// TLS settings for `wss://`; `None` uses the web PKI roots (`webpki-roots`).
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// permessage-deflate (RFC 7692) to offer; `None` offers no compression. Default: offered
     /// with default parameters.
     pub deflate: Option<DeflateOptions>,
+    /// An HTTP proxy to tunnel through with `CONNECT`. Takes precedence over
+    /// [`proxy_from_env`](Self::proxy_from_env). Default: none.
+    pub proxy: Option<Proxy>,
+    /// Whether to pick a proxy from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` when
+    /// [`proxy`](Self::proxy) is `None` (see [`Proxy::from_env_with`]). Default: false.
+    pub proxy_from_env: bool,
 }
 
 impl Default for ClientConfig {
@@ -39,6 +46,8 @@ impl Default for ClientConfig {
             handshake_timeout: Duration::from_secs(10),
             tls: None,
             deflate: Some(DeflateOptions::default()),
+            proxy: None,
+            proxy_from_env: false,
         }
     }
 }
@@ -66,6 +75,41 @@ impl ClientConfig {
     pub fn tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(tls);
         self
+    }
+
+    /// Tunnels through this HTTP proxy (`None`: connect directly, or as the environment says
+    /// if [`proxy_from_env`](Self::proxy_from_env) was called).
+    ///
+    /// ```
+    /// use ws_async::{ClientConfig, Proxy};
+    ///
+    /// let proxy = Proxy::new("http://alice:s3cret@proxy.internal:3128")?;
+    /// assert_eq!((proxy.host(), proxy.port(), proxy.user()), ("proxy.internal", 3128, Some("alice")));
+    /// let config = ClientConfig::default().proxy(Some(proxy));
+    /// let target = "wss://example.com/chat".parse()?;
+    /// assert!(config.proxy_for(&target)?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn proxy(mut self, proxy: Option<Proxy>) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Opts in to the proxy environment variables (`HTTPS_PROXY` for `wss://`, `HTTP_PROXY`
+    /// for `ws://`, `ALL_PROXY`, `NO_PROXY`), read at each connect. An explicit
+    /// [`proxy`](Self::proxy) wins.
+    pub fn proxy_from_env(mut self) -> Self {
+        self.proxy_from_env = true;
+        self
+    }
+
+    /// The proxy to use for `target`: the explicit one, else the environment's if opted in.
+    pub fn proxy_for(&self, target: &http::Uri) -> Result<Option<Proxy>, ProxyError> {
+        match &self.proxy {
+            Some(proxy) => Ok(Some(proxy.clone())),
+            None if self.proxy_from_env => Proxy::from_env(target),
+            None => Ok(None),
+        }
     }
 
     /// The rustls configuration for `wss://`: the one given, or one trusting the web PKI roots.
@@ -179,7 +223,7 @@ fn deflate_element(extensions: &[Extension]) -> Result<Option<&Extension>, Defla
     Ok(first)
 }
 
-async fn write_all<T: Transport>(io: &mut T, mut data: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_all<T: Transport>(io: &mut T, mut data: &[u8]) -> io::Result<()> {
     while !data.is_empty() {
         let n = poll_fn(|cx| io.poll_write_vectored(cx, &[io::IoSlice::new(data)])).await?;
         if n == 0 {
@@ -190,7 +234,7 @@ async fn write_all<T: Transport>(io: &mut T, mut data: &[u8]) -> io::Result<()> 
     poll_fn(|cx| io.poll_flush(cx)).await
 }
 
-async fn with_timeout<T, F>(sleep: crate::Sleep, fut: F) -> Result<T, Error>
+pub(crate) async fn with_timeout<T, F>(sleep: crate::Sleep, fut: F) -> Result<T, Error>
 where
     F: Future<Output = Result<T, Error>>,
 {
@@ -211,13 +255,20 @@ pub async fn client_handshake<T: Transport>(
     config: &ClientConfig,
 ) -> Result<(WebSocketStream<T>, http::Response<()>), Error> {
     let sleep = io.sleep(config.handshake_timeout);
-    with_timeout(sleep, client_handshake_inner(io, handshake, config)).await
+    with_timeout(
+        sleep,
+        client_handshake_inner(io, handshake, config, BytesMut::new()),
+    )
+    .await
 }
 
-async fn client_handshake_inner<T: Transport>(
+/// The client handshake without its own timeout; `buf` holds bytes already read from the
+/// server (what followed a proxy's answer in the same read).
+pub(crate) async fn client_handshake_inner<T: Transport>(
     mut io: T,
     mut handshake: ClientHandshake,
     config: &ClientConfig,
+    mut buf: BytesMut,
 ) -> Result<(WebSocketStream<T>, http::Response<()>), Error> {
     if let Some(options) = &config.deflate {
         if !handshake.offers_extension(PERMESSAGE_DEFLATE) {
@@ -225,11 +276,14 @@ async fn client_handshake_inner<T: Transport>(
         }
     }
     write_all(&mut io, &handshake.request_bytes()).await?;
-    let mut buf = BytesMut::new();
+    // Bytes that arrived with a proxy's answer came from the server: parse them before reading.
+    let mut pending = !buf.is_empty();
     loop {
-        let n = poll_fn(|cx| io.poll_read_buf(cx, &mut buf)).await?;
-        if n == 0 {
-            return Err(handshake.finish_eof(&buf).into());
+        if !std::mem::take(&mut pending) {
+            let n = poll_fn(|cx| io.poll_read_buf(cx, &mut buf)).await?;
+            if n == 0 {
+                return Err(handshake.finish_eof(&buf).into());
+            }
         }
         match handshake.parse_response(&buf)? {
             ClientStatus::Partial => continue,

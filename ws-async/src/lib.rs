@@ -17,7 +17,7 @@ mod handshake;
 mod stream;
 mod transport;
 
-pub use connect::connect_addr;
+pub use connect::{connect_addr, connect_route};
 #[cfg(feature = "futures-io")]
 pub use connect::{connect_futures_io, FuturesClientTransport};
 #[cfg(feature = "tokio")]
@@ -38,6 +38,7 @@ pub use transport::{Sleep, Transport};
 
 pub use http;
 pub use ws_handshake;
+pub use ws_handshake::{Proxy, ProxyError};
 pub use ws_proto;
 pub use ws_proto::{
     CloseCode, CloseFrame, Frame, Message, OpCode, ProtocolError, Role, State, Timeout, Utf8Bytes,

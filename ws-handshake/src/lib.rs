@@ -9,6 +9,8 @@
 //! * Server: [`parse_request`] reads and validates a request incrementally under size limits;
 //!   a [`Callback`] sees it and accepts ([`Accept`]) or rejects ([`Reject`]) it; [`respond`]
 //!   produces the bytes to send.
+//! * Proxies: [`Proxy`] (explicit or [`Proxy::from_env`]) builds the `CONNECT` request and
+//!   [`parse_connect_response`] reads the proxy's answer, for tunnelling through HTTP proxies.
 //!
 //! ```
 //! use ws_handshake::{parse_request, respond, ClientHandshake, ClientStatus, NoCallback, ServerConfig};
@@ -30,6 +32,8 @@ mod client;
 mod deflate;
 mod extensions;
 mod headers;
+mod proxy;
+mod proxy_env;
 mod server;
 
 pub use client::{ClientError, ClientHandshake, ClientStatus, IntoClientRequest};
@@ -38,6 +42,7 @@ pub use deflate::{
     DeflateOptions, PERMESSAGE_DEFLATE,
 };
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
+pub use proxy::{parse_connect_response, Proxy, ProxyError, DEFAULT_PROXY_MAX_HEAD};
 pub use server::{
     offered_extensions, offered_protocols, parse_request, respond, Accept, Callback, Negotiated,
     NoCallback, Reject, ServerConfig, ServerError,

@@ -1,5 +1,6 @@
 //! Interactive client on tokio: `echo-client-tokio ws://127.0.0.1:9001` sends each line of
 //! standard input and prints what the server sends back.
+//! Honours HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = examples::url_arg();
@@ -7,7 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?
         .block_on(async {
-            let (ws, response) = ws_tokio::connect(url.as_str()).await?;
+            let (ws, response) =
+                ws_tokio::connect_with(url.as_str(), examples::client_config()).await?;
             eprintln!("connected: {}", response.status());
             examples::interactive(ws).await
         })?;

@@ -1,0 +1,84 @@
+//! `ClientConfig::proxy_from_env` end to end: the proxy variables select tinyproxy, `NO_PROXY`
+//! bypasses it, and without the opt-in the variables are ignored.
+//!
+//! This binary holds one test on purpose: it sets process environment variables, which is only
+//! sound while no other thread reads them, so the three runtimes run one after another in it.
+
+use std::net::SocketAddr;
+use tests::tinyproxy::{ProxyOptions, TinyProxy};
+use tests::{echo_handler, request, within, Runtime, ServeOptions};
+use ws_async::{http, ClientConfig, Message};
+
+/// Connects, echoes one message, closes.
+async fn echo_once<R: Runtime>(url: &str, config: ClientConfig) {
+    let (mut ws, response) = within::<R, _>("connect", R::connect(request(url), config))
+        .await
+        .unwrap_or_else(|e| panic!("{}: connect to {url}: {e}", R::NAME));
+    assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+    let message = Message::text("env");
+    within::<R, _>("send", ws.send(message.clone()))
+        .await
+        .expect("send");
+    let echoed = within::<R, _>("receive", ws.recv()).await;
+    assert_eq!(echoed.expect("echo").expect("echo ok"), message);
+    within::<R, _>("close", ws.close(None))
+        .await
+        .expect("close");
+}
+
+fn env_selection<R: Runtime>(tinyproxy: &TinyProxy) {
+    let pki = tests::tls::test_pki();
+    let plain: SocketAddr = R::serve(ServeOptions::default(), echo_handler());
+    let secure: SocketAddr = R::serve(
+        ServeOptions {
+            tls: Some(pki.server.clone()),
+            ..ServeOptions::default()
+        },
+        echo_handler(),
+    );
+    let from_env = ClientConfig::default().proxy_from_env();
+    R::block_on(async {
+        // HTTP_PROXY for ws://, HTTPS_PROXY for wss://.
+        echo_once::<R>(&format!("ws://{plain}/"), from_env.clone()).await;
+        echo_once::<R>(
+            &format!("wss://{secure}/"),
+            from_env.clone().tls(pki.client.clone()),
+        )
+        .await;
+        // NO_PROXY=localhost: direct.
+        let local = format!("ws://localhost:{}/", plain.port());
+        echo_once::<R>(&local, from_env.clone()).await;
+        // Without the opt-in the variables are ignored.
+        let other = R::serve(ServeOptions::default(), echo_handler());
+        echo_once::<R>(&format!("ws://{other}/"), ClientConfig::default()).await;
+        let log = tinyproxy.log();
+        assert!(tinyproxy.saw_connect_to(plain), "{}: {log}", R::NAME);
+        assert!(tinyproxy.saw_connect_to(secure), "{}: {log}", R::NAME);
+        assert!(
+            !log.contains(&format!("CONNECT localhost:{}", plain.port())),
+            "{}: NO_PROXY ignored: {log}",
+            R::NAME
+        );
+        assert!(!tinyproxy.saw_connect_to(other), "{}: {log}", R::NAME);
+    });
+}
+
+#[test]
+fn proxy_from_env_and_no_proxy() {
+    let tinyproxy = TinyProxy::start(&ProxyOptions::default());
+    for name in [
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "ALL_PROXY",
+    ] {
+        std::env::remove_var(name);
+    }
+    std::env::set_var("HTTP_PROXY", tinyproxy.url(None));
+    std::env::set_var("HTTPS_PROXY", tinyproxy.url(None));
+    std::env::set_var("NO_PROXY", "example.invalid, localhost");
+    env_selection::<tests::runtimes::Tokio>(&tinyproxy);
+    env_selection::<tests::runtimes::AsyncStd>(&tinyproxy);
+    env_selection::<tests::runtimes::Smol>(&tinyproxy);
+}
