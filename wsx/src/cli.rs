@@ -52,7 +52,12 @@ pub struct ConnectArgs {
     /// fails if nothing arrives within 30 s after it. 0 turns keepalive off. Default: 30.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub ping_interval: Option<Duration>,
-    /// How long connecting (TCP, TLS and the upgrade handshake) may take.
+    /// Tunnel through this HTTP proxy with CONNECT, e.g. http://user:password@proxy:3128.
+    /// Without it the HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY environment variables
+    /// are honoured, as curl does; `--proxy ''` connects directly whatever they say.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// How long connecting (TCP, proxy tunnel, TLS and the upgrade handshake) may take.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub connect_timeout: Duration,
 }

@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use ws_tokio::http::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use ws_tokio::http::{Request, Uri};
 use ws_tokio::{
-    ClientConfig, ClientError, ClientStream, CloseCode, CloseFrame, Error, Message, StreamConfig,
+    ClientConfig, ClientError, ClientStream, CloseCode, CloseFrame, Error, Message, Proxy,
+    ProxyError, StreamConfig,
 };
 
 /// Runs `wsx connect`.
@@ -29,6 +30,15 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
     if args.insecure {
         config = config.tls(tls::insecure_client_config()?);
     }
+    config = match args.proxy.as_deref() {
+        None => config.proxy_from_env(),
+        Some("") => config,
+        Some(url) => {
+            let proxy = Proxy::new(url)
+                .map_err(|e| Failure::new(Exit::Usage, format!("invalid --proxy: {e}")))?;
+            config.proxy(Some(proxy))
+        }
+    };
     let connecting = ws_tokio::connect_with(request, config);
     let (ws, response) = match tokio::time::timeout(args.connect_timeout, connecting).await {
         Ok(Ok(connected)) => connected,
@@ -151,6 +161,13 @@ fn connect_failure(url: &str, addr: &str, error: Error) -> Failure {
             }
             None => Failure::new(Exit::Network, format!("cannot connect to {addr}: {e}")),
         },
+        Error::Proxy(e @ ProxyError::InvalidUrl { .. }) => {
+            Failure::new(Exit::Usage, format!("invalid proxy setting: {e}"))
+        }
+        Error::Proxy(e) => Failure::new(
+            Exit::Network,
+            format!("cannot reach {addr} through the proxy: {e}"),
+        ),
         Error::HandshakeTimeout => Failure::new(
             Exit::Network,
             format!("the WebSocket handshake with {addr} timed out"),

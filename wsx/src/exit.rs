@@ -61,7 +61,8 @@ Exit codes:
      closed with 1000 (normal) or 1001 (going away)
   1  usage error: bad option or argument, invalid URL, --header or --protocol
   2  network error: cannot resolve or reach the host, connection refused,
-     connect/handshake timeout, cannot bind the listening address
+     connect/handshake timeout, a proxy that refuses the tunnel (its status
+     is printed), cannot bind the listening address
   3  the server refused the WebSocket upgrade (its HTTP status and body are
      printed) or gave an invalid handshake response
   4  TLS error: untrusted or invalid certificate (see --insecure), TLS alert,

@@ -13,6 +13,18 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use ws_tokio::{http, Accept, CloseFrame, Message, Reject, ServerConfig};
 
+/// The environment variables a client may take its proxy from.
+const PROXY_VARIABLES: [&str; 8] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 /// The longest any single wait may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -81,7 +93,18 @@ struct Wsx {
 
 impl Wsx {
     fn start(args: &[&str]) -> Wsx {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wsx"))
+        Wsx::start_env(args, &[])
+    }
+
+    /// Starts `wsx` with `args`, the proxy variables of the test's own environment removed
+    /// and `env` set.
+    fn start_env(args: &[&str], env: &[(&str, &str)]) -> Wsx {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wsx"));
+        for name in PROXY_VARIABLES {
+            command.env_remove(name);
+        }
+        let mut child = command
+            .envs(env.iter().copied())
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -456,4 +479,62 @@ fn ping_interval_sends_keepalive_pings() {
     let stderr = client.stderr.all().join("\n");
     assert_eq!(stdout, ["got a ping"], "{stderr}");
     assert_eq!(code, 0, "{stderr}");
+}
+
+/// An HTTP proxy in the test process that reads one CONNECT request head and refuses it with
+/// 407, as a proxy wanting credentials does.
+fn refusing_proxy() -> SocketAddr {
+    in_test_server(|mut tcp| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        assert!(
+            head.starts_with(b"CONNECT "),
+            "{:?}",
+            String::from_utf8_lossy(&head)
+        );
+        let _ = tcp
+            .write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+                  Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n",
+            )
+            .await;
+    })
+}
+
+#[test]
+fn proxy_refusal_exits_2_with_its_status_and_the_environment_is_honoured() {
+    let proxy = format!("http://{}", refusing_proxy());
+    let (_server, addr) = Wsx::serve(&[]);
+    let url = format!("ws://{addr}/");
+
+    // Explicit --proxy.
+    let (code, _, stderr) = run(&["connect", &url, "--proxy", &proxy]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("407"), "{stderr}");
+
+    // HTTP_PROXY is honoured by default ...
+    let mut wsx = Wsx::start_env(&["connect", &url], &[("HTTP_PROXY", &proxy)]);
+    wsx.close_stdin();
+    let (code, _, stderr) = wsx.finish();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("proxy"), "{stderr}");
+
+    // ... and `--proxy ''` connects directly whatever it says.
+    let mut wsx = Wsx::start_env(&["connect", &url, "--proxy", ""], &[("HTTP_PROXY", &proxy)]);
+    wsx.write("direct\n");
+    assert_eq!(wsx.stdout.wait_for("direct"), "direct");
+    wsx.close_stdin();
+    let (code, _, stderr) = wsx.finish();
+    assert_eq!(code, 0, "{stderr}");
+
+    // A proxy URL we cannot use is a usage error.
+    let (code, _, stderr) = run(&["connect", &url, "--proxy", "socks5://127.0.0.1:1080"]);
+    assert_eq!(code, 1, "{stderr}");
 }
