@@ -95,12 +95,22 @@ impl Room {
         self.members.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a member: it gets a welcome, everyone (itself included) a join notice.
+    /// Adds a member: it gets a welcome, everyone (itself included) a join notice. A name
+    /// already in the room gets a `-2`, `-3`, ... suffix, so names identify members.
     pub fn join(self: &Arc<Self>, name: String) -> Membership {
         let (queue, events) = mpsc::channel(self.queue_len);
         let (kick, kicked) = oneshot::channel();
-        let id = {
+        let (id, name) = {
             let mut members = self.lock();
+            let taken = |n: &str| members.by_id.values().any(|m| m.name == n);
+            // Among len + 2 candidates at least one is free.
+            let name = (1..members.by_id.len() + 2)
+                .map(|i| match i {
+                    1 => name.clone(),
+                    _ => format!("{name}-{i}"),
+                })
+                .find(|n| !taken(n))
+                .unwrap_or(name);
             let id = members.next_id;
             members.next_id += 1;
             let mut users: Vec<String> = members.by_id.values().map(|m| m.name.clone()).collect();
@@ -120,7 +130,7 @@ impl Room {
                     kick,
                 },
             );
-            id
+            (id, name)
         };
         self.publish(&Event::Join { name: name.clone() });
         Membership {
@@ -275,6 +285,17 @@ mod tests {
         });
         assert_eq!(a.events.try_recv().ok(), Some(left));
         assert_eq!(room.len(), 1);
+    }
+
+    #[test]
+    fn duplicate_names_get_a_suffix() {
+        let room = Room::new(8);
+        let a = room.join("ann".into());
+        let b = room.join("ann".into());
+        let c = room.join("ann".into());
+        assert_eq!([a.name(), b.name(), c.name()], ["ann", "ann-2", "ann-3"]);
+        drop(b);
+        assert_eq!(room.join("ann".into()).name(), "ann-2");
     }
 
     #[test]
