@@ -123,12 +123,7 @@ pub fn route(head: &[u8]) -> Route {
                 ))
             }
         }
-        _ => Route::Respond(response(
-            "404 Not Found",
-            &[],
-            "text/plain",
-            b"not found\n",
-        )),
+        _ => Route::Respond(response("404 Not Found", &[], "text/plain", b"not found\n")),
     }
 }
 
@@ -290,7 +285,10 @@ mod tests {
 
     #[test]
     fn query_decoding() {
-        assert_eq!(query_param("a=1&name=%E2%9C%93", "name").as_deref(), Some("✓"));
+        assert_eq!(
+            query_param("a=1&name=%E2%9C%93", "name").as_deref(),
+            Some("✓")
+        );
         assert_eq!(query_param("name", "name").as_deref(), Some(""));
         assert_eq!(query_param("name=%Z1", "name"), None);
         assert_eq!(query_param("name=%FF", "name"), None);
@@ -313,7 +311,10 @@ mod tests {
             Err(HeadError::TooLarge(8192))
         ));
         let mut cut: &[u8] = b"GET / HTTP/1.1\r\n";
-        assert!(matches!(read_head(&mut cut, 8192).await, Err(HeadError::Io(_))));
+        assert!(matches!(
+            read_head(&mut cut, 8192).await,
+            Err(HeadError::Io(_))
+        ));
         let mut ok: &[u8] = b"GET / HTTP/1.1\r\n\r\nextra";
         assert_eq!(
             read_head(&mut ok, 8192).await.ok().as_deref(),

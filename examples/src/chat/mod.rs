@@ -15,13 +15,13 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use ws_tokio::ws_handshake::DeflateOptions;
 use ws_tokio::{
-    http as http_types, Accept, CloseFrame, Message, Reject, ServerConfig, StreamConfig,
-    Utf8Bytes, WebSocketSink,
+    http as http_types, Accept, CloseFrame, Message, Reject, ServerConfig, StreamConfig, Utf8Bytes,
+    WebSocketSink,
 };
 
 /// The page, served at `/`.
@@ -114,7 +114,7 @@ pub async fn serve(listener: TcpListener, config: ChatConfig) -> io::Result<()> 
         guests: AtomicU64::new(1),
     });
     loop {
-        let (mut tcp, _peer) = match listener.accept().await {
+        let (tcp, _peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) if is_transient(&e) => {
                 // Out of file descriptors and the like: give connections time to end.
@@ -140,12 +140,34 @@ pub async fn serve(listener: TcpListener, config: ChatConfig) -> io::Result<()> 
                     b"too many connections\n",
                 );
                 let timeout = server.config.request_timeout;
-                tokio::spawn(async move {
-                    let _ = tokio::time::timeout(timeout, tcp.write_all(&busy)).await;
-                });
+                tokio::spawn(answer_and_close(tcp, busy, timeout));
             }
         }
     }
+}
+
+/// Most request bytes read and thrown away after an answer, so that closing does not reset the
+/// connection before the client has read the answer.
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// Writes a plain HTTP answer and closes: our side first (FIN), then reads what the client
+/// still sends, up to [`LINGER_BYTES`] and `deadline`. Closing with unread input would make the
+/// kernel send a reset, which can destroy the answer in flight (an oversized head, say).
+async fn answer_and_close(mut tcp: TcpStream, answer: impl AsRef<[u8]>, deadline: Duration) {
+    let linger = async {
+        tcp.write_all(answer.as_ref()).await?;
+        tcp.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut drained = 0;
+        while drained < LINGER_BYTES {
+            match tcp.read(&mut sink).await? {
+                0 => break,
+                n => drained += n,
+            }
+        }
+        io::Result::Ok(())
+    };
+    let _ = tokio::time::timeout(deadline, linger).await;
 }
 
 fn is_transient(e: &io::Error) -> bool {
@@ -158,31 +180,24 @@ fn is_transient(e: &io::Error) -> bool {
 impl Server {
     async fn connection(&self, mut tcp: TcpStream) {
         let deadline = self.config.request_timeout;
-        let head = match tokio::time::timeout(deadline, read_head(&mut tcp, self.config.max_head))
-            .await
-        {
-            Ok(Ok(head)) => head,
-            Ok(Err(e)) => {
-                if let Some(answer) = e.response() {
-                    let _ = tokio::time::timeout(deadline, tcp.write_all(&answer)).await;
+        let head =
+            match tokio::time::timeout(deadline, read_head(&mut tcp, self.config.max_head)).await {
+                Ok(Ok(head)) => head,
+                Ok(Err(e)) => {
+                    if let Some(answer) = e.response() {
+                        answer_and_close(tcp, &answer, deadline).await;
+                    }
+                    return;
                 }
-                return;
-            }
-            Err(_elapsed) => return,
-        };
+                Err(_elapsed) => return,
+            };
         match route(&head) {
             Route::Page => {
-                let page = http::response(
-                    "200 OK",
-                    &[],
-                    "text/html; charset=utf-8",
-                    PAGE.as_bytes(),
-                );
-                let _ = tokio::time::timeout(deadline, tcp.write_all(&page)).await;
+                let page =
+                    http::response("200 OK", &[], "text/html; charset=utf-8", PAGE.as_bytes());
+                answer_and_close(tcp, &page, deadline).await;
             }
-            Route::Respond(answer) => {
-                let _ = tokio::time::timeout(deadline, tcp.write_all(&answer)).await;
-            }
+            Route::Respond(answer) => answer_and_close(tcp, &answer, deadline).await,
             Route::WebSocket { name } => {
                 let stream = Rewind::new(head, tcp);
                 let Ok(ws) =
