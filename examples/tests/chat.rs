@@ -165,21 +165,61 @@ async fn oversized_message_closes_with_1009() {
         .await
         .unwrap();
     ws.send(Message::text("x".repeat(2000))).await.unwrap();
+    let frame = loop {
+        match tokio::time::timeout(STEP, ws.recv()).await.unwrap() {
+            Some(Ok(Message::Text(_))) => continue,
+            Some(Ok(Message::Close(Some(frame)))) => break frame,
+            other => panic!("expected close 1009, got {other:?}"),
+        }
+    };
+    assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG);
+}
+
+async fn expect_close<T: ws_async::Transport>(
+    ws: &mut ws_async::WebSocketStream<T>,
+    code: CloseCode,
+    reason: &str,
+) {
     loop {
         match tokio::time::timeout(STEP, ws.recv()).await.unwrap() {
             Some(Ok(Message::Text(_))) => continue,
             Some(Ok(Message::Close(Some(frame)))) => {
-                assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG);
-                break;
+                assert_eq!((frame.code, frame.reason.as_str()), (code, reason));
+                return;
             }
-            other => panic!("expected close 1009, got {other:?}"),
+            other => panic!("expected close {code:?}, got {other:?}"),
         }
     }
 }
 
+#[tokio::test]
+async fn a_flooding_member_is_closed_with_1008() {
+    let addr = start(ChatConfig::default().rate_limit(1, 3)).await;
+    let (mut ws, _) = ws_tokio::connect(format!("ws://{addr}/ws?name=flood"))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        // The server may close (and the send fail) once the bucket is empty.
+        if ws.send(Message::text(format!("{i}"))).await.is_err() {
+            break;
+        }
+    }
+    expect_close(&mut ws, CloseCode::POLICY_VIOLATION, "too many messages").await;
+}
+
+#[tokio::test]
+async fn binary_messages_are_refused_with_1003() {
+    let addr = start(ChatConfig::default()).await;
+    let (mut ws, _) = ws_tokio::connect(format!("ws://{addr}/ws?name=bin"))
+        .await
+        .unwrap();
+    ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    expect_close(&mut ws, CloseCode::UNSUPPORTED_DATA, "text only").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_that_stops_reading_is_dropped_and_the_others_go_on() {
-    let mut config = ChatConfig::default().queue_len(16);
+    let mut config = ChatConfig::default().queue_len(16).rate_limit(0, 1);
     // Long enough that the close frame gets through once the test reads the slow member.
     config.close_timeout = STEP;
     let addr = start(config).await;

@@ -2,7 +2,8 @@
 //! `cargo run -p examples --bin chat -- 127.0.0.1:8080`, then open http://127.0.0.1:8080/.
 //!
 //! Options: `--queue N` (events a member may have waiting before it is dropped),
-//! `--max-message BYTES`, `--max-connections N`, `--no-deflate`, `--backplane memory` (the only
+//! `--max-message BYTES`, `--max-connections N`, `--rate N` (messages a second per member,
+//! 0 for no limit), `--burst N`, `--no-deflate`, `--backplane memory` (the only
 //! backplane so far; a Redis one is planned). The first line on stdout is
 //! `listening on http://ADDR/`, with the bound port when ADDR ends in `:0`.
 
@@ -11,7 +12,7 @@ use examples::chat::{serve, ChatConfig};
 fn usage(problem: &str) -> Box<dyn std::error::Error> {
     format!(
         "{problem}\nusage: chat [ADDR] [--queue N] [--max-message BYTES] \
-         [--max-connections N] [--no-deflate] [--backplane memory]"
+         [--max-connections N] [--rate N] [--burst N] [--no-deflate] [--backplane memory]"
     )
     .into()
 }
@@ -35,6 +36,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--max-connections" => {
                 config = config.max_connections(number(args.next(), "--max-connections")?)
             }
+            "--rate" => {
+                // 0 is meaningful here: no limit.
+                config.messages_per_second = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| usage("--rate needs a number"))?
+            }
+            "--burst" => config.burst = u32::try_from(number(args.next(), "--burst")?)?,
             "--no-deflate" => config.deflate = false,
             "--backplane" => match args.next().as_deref() {
                 Some("memory") => {}

@@ -20,8 +20,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use ws_tokio::ws_handshake::DeflateOptions;
 use ws_tokio::{
-    http as http_types, Accept, CloseFrame, Message, Reject, ServerConfig, StreamConfig, Utf8Bytes,
-    WebSocketSink,
+    http as http_types, Accept, CloseCode, CloseFrame, Message, Reject, ServerConfig, StreamConfig,
+    Utf8Bytes, WebSocketSink,
 };
 
 /// The page, served at `/`.
@@ -49,6 +49,11 @@ pub struct ChatConfig {
     pub close_timeout: Duration,
     /// Offer permessage-deflate to clients that ask for it. Default on.
     pub deflate: bool,
+    /// Messages a member may send per second, on average; faster senders are closed with
+    /// 1008. 0: no limit. Default 20.
+    pub messages_per_second: u32,
+    /// Messages a member may send at once before the rate applies. Default 40.
+    pub burst: u32,
 }
 
 impl Default for ChatConfig {
@@ -62,6 +67,8 @@ impl Default for ChatConfig {
             max_connections: 1024,
             close_timeout: Duration::from_secs(2),
             deflate: true,
+            messages_per_second: 20,
+            burst: 40,
         }
     }
 }
@@ -82,6 +89,13 @@ impl ChatConfig {
     /// Sets [`max_connections`](Self::max_connections).
     pub fn max_connections(mut self, max_connections: usize) -> Self {
         self.max_connections = max_connections;
+        self
+    }
+
+    /// Sets the rate limit: `messages_per_second` (0: none) after a `burst`.
+    pub fn rate_limit(mut self, messages_per_second: u32, burst: u32) -> Self {
+        self.messages_per_second = messages_per_second;
+        self.burst = burst;
         self
     }
 
@@ -231,40 +245,59 @@ impl Server {
     }
 
     /// Relays the member's messages to the room and the room's events to the member, until
-    /// either side ends.
+    /// either side ends. The member leaves the room when `me` is dropped, at the end.
     async fn session(&self, ws: ws_tokio::WebSocketStream<Rewind<TcpStream>>, mut me: Membership) {
         let (mut sink, mut reader) = ws.split();
         let name = me.name().to_string();
-        let read = async {
-            while let Some(item) = reader.recv().await {
-                match item {
-                    Ok(Message::Text(text)) => {
-                        let text = text.trim();
-                        if !text.is_empty() {
-                            self.room.publish(&Event::Message {
-                                from: name.clone(),
-                                text: text.to_string(),
-                            });
+        let mut bucket = TokenBucket::new(self.config.messages_per_second, self.config.burst);
+        // Why we end the session, if it is our decision: the close frame to send.
+        let close = {
+            let read = async {
+                while let Some(item) = reader.recv().await {
+                    match item {
+                        Ok(Message::Text(text)) => {
+                            if !bucket.take(tokio::time::Instant::now()) {
+                                return Some(CloseFrame::new(
+                                    CloseCode::POLICY_VIOLATION,
+                                    "too many messages",
+                                ));
+                            }
+                            let text = text.trim();
+                            if !text.is_empty() {
+                                self.room.publish(&Event::Message {
+                                    from: name.clone(),
+                                    text: text.to_string(),
+                                });
+                            }
                         }
+                        Ok(Message::Binary(_)) => {
+                            return Some(CloseFrame::new(CloseCode::UNSUPPORTED_DATA, "text only"))
+                        }
+                        // Pings and pongs carry nothing for the room; a close is answered by
+                        // the stream, which then ends.
+                        Ok(_) => {}
+                        Err(_) => break,
                     }
-                    // Binary, ping and pong carry nothing for the room; the close is answered
-                    // by the stream, which then ends.
-                    Ok(_) => {}
-                    Err(_) => break,
                 }
+                None
+            };
+            let write = write_loop(&mut sink, &mut me.events, &mut me.kicked);
+            tokio::select! {
+                close = read => close,
+                close = write => close,
             }
         };
-        let write = write_loop(
-            &mut sink,
-            &mut me.events,
-            &mut me.kicked,
-            self.config.close_timeout,
-        );
-        tokio::select! {
-            () = read => {}
-            () = write => {}
+        if let Some(frame) = close {
+            // Our close, then the peer's reply and the end of the transport, all bounded: a
+            // peer that reads nothing may not even take the close frame.
+            let deadline = self.config.close_timeout;
+            let closing = async {
+                if sink.close(Some(frame)).await.is_ok() {
+                    while reader.recv().await.is_some() {}
+                }
+            };
+            let _ = tokio::time::timeout(deadline, closing).await;
         }
-        // Dropping `me` leaves the room and tells the others.
     }
 }
 
@@ -286,33 +319,87 @@ fn same_origin(request: &http_types::Request<()>) -> Result<Accept, Reject> {
     }
 }
 
-/// Sends the member's queued events until the room drops it (then closes with the room's
-/// frame) or the connection fails.
+/// Sends the member's queued events until the room drops it (returning the close frame the
+/// room chose) or the connection fails (`None`).
 async fn write_loop<T: ws_async::Transport>(
     sink: &mut WebSocketSink<T>,
     events: &mut mpsc::Receiver<Utf8Bytes>,
     kicked: &mut oneshot::Receiver<CloseFrame>,
-    close_timeout: Duration,
-) {
-    let kick = {
-        let pump = async {
-            while let Some(text) = events.recv().await {
-                if sink.send(Message::Text(text)).await.is_err() {
-                    return;
-                }
+) -> Option<CloseFrame> {
+    let pump = async {
+        while let Some(text) = events.recv().await {
+            if sink.send(Message::Text(text)).await.is_err() {
+                return;
             }
-        };
-        tokio::select! {
-            biased;
-            frame = kicked => frame.ok(),
-            () = pump => None,
         }
     };
-    if let Some(frame) = kick {
-        // A slow peer may not take even the close frame; then the connection is just dropped.
-        if let Ok(Ok(())) = tokio::time::timeout(close_timeout, sink.close(Some(frame))).await {
-            // Gives the reading half time to see the peer's close; it ends the session then.
-            tokio::time::sleep(close_timeout).await;
+    // The kick goes first: a member being dropped is usually stuck in `send`.
+    tokio::select! {
+        biased;
+        frame = kicked => frame.ok(),
+        () = pump => None,
+    }
+}
+
+/// Limits how fast one member may send: `burst` messages at once, refilled at `rate` a second.
+struct TokenBucket {
+    rate: u32,
+    burst: u32,
+    tokens: f64,
+    last: Option<tokio::time::Instant>,
+}
+
+impl TokenBucket {
+    /// A full bucket; `rate` 0 means no limit.
+    fn new(rate: u32, burst: u32) -> Self {
+        TokenBucket {
+            rate,
+            burst: burst.max(1),
+            tokens: f64::from(burst.max(1)),
+            last: None,
         }
+    }
+
+    /// Takes a token for one message at `now`; `false` if there is none.
+    fn take(&mut self, now: tokio::time::Instant) -> bool {
+        if self.rate == 0 {
+            return true;
+        }
+        if let Some(last) = self.last {
+            let refill = now.saturating_duration_since(last).as_secs_f64() * f64::from(self.rate);
+            self.tokens = (self.tokens + refill).min(f64::from(self.burst));
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenBucket;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    #[test]
+    fn token_bucket() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(2, 3);
+        assert!((0..3).all(|_| bucket.take(t0)));
+        assert!(!bucket.take(t0));
+        // Half a second at 2 a second: one more.
+        let t1 = t0 + Duration::from_millis(500);
+        assert!(bucket.take(t1));
+        assert!(!bucket.take(t1));
+        // Refills to the burst, no further.
+        let t2 = t1 + Duration::from_secs(60);
+        assert!((0..3).all(|_| bucket.take(t2)));
+        assert!(!bucket.take(t2));
+        let mut unlimited = TokenBucket::new(0, 1);
+        assert!((0..1000).all(|_| unlimited.take(t0)));
     }
 }
