@@ -159,6 +159,45 @@ async fn http_side() {
 }
 
 #[tokio::test]
+async fn connections_over_the_limit_get_503() {
+    let addr = start(ChatConfig::default().max_connections(1)).await;
+    let (mut held, _) = ws_tokio::connect(format!("ws://{addr}/ws?name=first"))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut held).await["type"], "welcome");
+    // The server answers on accept, before any request: read it without sending one.
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(STEP, tcp.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    // The slot comes back when the member leaves.
+    held.close(None).await.unwrap();
+    let page = tokio::time::timeout(STEP, async {
+        loop {
+            // While the slot is still taken the answer is 503, or a reset when the refused
+            // request was still unread: try again.
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            let mut answer = Vec::new();
+            let sent = tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            if sent.is_ok() && tcp.read_to_end(&mut answer).await.is_ok() {
+                let page = String::from_utf8_lossy(&answer).into_owned();
+                if !page.starts_with("HTTP/1.1 503 ") {
+                    return page;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+}
+
+#[tokio::test]
 async fn oversized_message_closes_with_1009() {
     let addr = start(ChatConfig::default().max_message(1024)).await;
     let (mut ws, _) = ws_tokio::connect(format!("ws://{addr}/ws?name=big"))

@@ -43,7 +43,8 @@ pub struct ChatConfig {
     pub max_message: usize,
     /// Longest name, in characters; longer ones are cut. Default 32.
     pub max_name: usize,
-    /// Most connections at once (page requests included); more get 503. Default 1024.
+    /// Most connections at once (page requests included); more get 503 and are closed at
+    /// once. Default 1024.
     pub max_connections: usize,
     /// How long a closing handshake may take. Default 2 s.
     pub close_timeout: Duration,
@@ -153,8 +154,9 @@ pub async fn serve(listener: TcpListener, config: ChatConfig) -> io::Result<()> 
                     "text/plain",
                     b"too many connections\n",
                 );
-                let timeout = server.config.request_timeout;
-                tokio::spawn(answer_and_close(tcp, busy, timeout));
+                // No task and no waiting when overloaded: one attempt at the answer (it fits
+                // any fresh socket buffer), then the connection is dropped.
+                let _ = tcp.try_write(&busy);
             }
         }
     }
