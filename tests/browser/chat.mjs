@@ -116,6 +116,12 @@ try {
   await a.waitForFunction(() => document.getElementById("users").textContent === "in the room: alice");
   check(true, "page A no longer lists bob");
 
+  // The HTTP side seen by the browser: unknown paths are 404, /ws without upgrade is 426.
+  const other = await a.context().newPage();
+  check((await other.goto(new URL("nope", base).href)).status() === 404, "GET /nope is 404");
+  check((await other.goto(new URL("ws", base).href)).status() === 426, "GET /ws without upgrade is 426");
+  await other.close();
+
   check(problems.length === 0, `no page or console errors${problems.length ? ": " + problems.join("; ") : ""}`);
   console.log("PASS");
 } catch (e) {
