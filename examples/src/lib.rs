@@ -1,6 +1,9 @@
 //! Runtime-agnostic pieces of the examples: the echo loop, the Autobahn client testee, the
 //! interactive client and TLS set-up. Each binary in `src/bin` binds them to one runtime.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod chat;
 
 use std::future::Future;
 use std::io::{self, BufRead};
