@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests drive as real peers, from Debian's packages, where
 # they are missing: chromium (the browser chat test), tinyproxy (the HTTP proxy tests) and
-# redis-server (the hub's Redis backplane tests). Node.js and npm are expected on the machine;
-# the browser test installs playwright-core itself (tests/browser, npm ci).
+# redis-server (the hub's Redis backplane tests), and Node.js with npm where missing (the
+# browser test installs playwright-core itself: tests/browser, npm ci).
 # Nothing is started here: each test starts and stops its own server on loopback.
 set -euo pipefail
 need=()
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 [[ -x /usr/bin/tinyproxy ]] || need+=(tinyproxy)
 [[ -x /usr/bin/redis-server ]] || need+=(redis-server)
+command -v npm >/dev/null || need+=(nodejs npm)
 if [[ ${#need[@]} -gt 0 ]]; then
     sudo=""
     [[ $(id -u) -eq 0 ]] || sudo="sudo"

@@ -7,4 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cargo test --workspace --locked
+scripts/browser-test.sh
 scripts/autobahn.sh
