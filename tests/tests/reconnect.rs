@@ -1,0 +1,480 @@
+//! The reconnecting client, on every runtime: restarts of the server on the same port, the
+//! close policy, backoff delays measured on the clock, giving up, and the queue policies.
+//!
+//! The server side is a tokio server on its own thread and runtime that can be stopped (its
+//! listener and every connection dropped) and started again on the same port; the client runs
+//! on the runtime under test.
+
+use futures::channel::{mpsc, oneshot};
+use futures::future::{select, Either};
+use futures::StreamExt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tests::runtimes::{AsyncStd, Smol, Tokio};
+use tests::{within, Runtime};
+use ws_async::reconnect::{
+    Backoff, Connector, DisconnectReason, Event, Jitter, JitterRng, QueuePolicy,
+    ReconnectError, ReconnectingClient,
+};
+use ws_async::{CloseFrame, Error, Message, ServerConfig};
+
+/// A runtime under test and its adapter's connector.
+trait Rt: Runtime {
+    type Conn: Connector<Transport = Self::Client> + Default + Unpin;
+}
+impl Rt for Tokio {
+    type Conn = ws_tokio::Connector;
+}
+impl Rt for AsyncStd {
+    type Conn = ws_async_std::Connector;
+}
+impl Rt for Smol {
+    type Conn = ws_smol::Connector;
+}
+
+type Client<R> = ReconnectingClient<<R as Rt>::Conn>;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// What the server saw, in order.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Accepted(usize),
+    Text(usize, String),
+}
+
+/// A server that can be stopped and restarted on the same port. Each connection logs what it
+/// receives and obeys commands: `echo:X` sends X back, `close:CODE` closes with that code,
+/// `reset` drops the connection without a closing handshake.
+struct Server {
+    port: u16,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(port: u16, log: mpsc::UnboundedSender<Seen>) -> Server {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
+        listener.set_nonblocking(true).expect("non-blocking");
+        let port = listener.local_addr().expect("local addr").port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = ::tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            rt.block_on(async move {
+                let listener = ::tokio::net::TcpListener::from_std(listener).expect("listener");
+                let count = AtomicUsize::new(0);
+                let accept = async {
+                    while let Ok((tcp, _)) = listener.accept().await {
+                        let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+                        let _ = log.unbounded_send(Seen::Accepted(n));
+                        ::tokio::spawn(serve_one(tcp, n, log.clone()));
+                    }
+                };
+                select(pin!(accept), stopped).await;
+            });
+            // Dropping the runtime drops the listener and every connection task: the clients
+            // see their connections end without a closing handshake.
+            drop(rt);
+        });
+        Server {
+            port,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn serve_one(tcp: ::tokio::net::TcpStream, n: usize, log: mpsc::UnboundedSender<Seen>) {
+    let io = ws_async::TokioIo(tcp);
+    let accept = ws_async::ws_handshake::NoCallback;
+    let Ok(mut ws) = ws_async::server_handshake(io, accept, &ServerConfig::default()).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.recv().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let text = text.to_string();
+        let _ = log.unbounded_send(Seen::Text(n, text.clone()));
+        if let Some(echo) = text.strip_prefix("echo:") {
+            let _ = ws.send(Message::text(echo)).await;
+        } else if let Some(code) = text.strip_prefix("close:") {
+            let code: u16 = code.parse().expect("close code");
+            let _ = ws.close(Some(CloseFrame::new(code, "bye"))).await;
+            return;
+        } else if text == "reset" {
+            return;
+        }
+    }
+}
+
+/// The events, reduced to what the cases check, with when they happened.
+#[derive(Debug)]
+enum Ev {
+    Connected(u32),
+    Disconnected { reason: String, will_reconnect: bool },
+    Retrying { attempt: u32, delay: Duration, at: Instant },
+    GaveUp(u32),
+    Dropped(Message),
+}
+
+fn reduce(event: &Event) -> Ev {
+    match event {
+        Event::Connected { attempts } => Ev::Connected(*attempts),
+        Event::Disconnected {
+            reason,
+            will_reconnect,
+        } => Ev::Disconnected {
+            reason: match reason {
+                DisconnectReason::ServerClosed(Some(f)) => format!("server {}", f.code.0),
+                other => format!("{other:?}"),
+            },
+            will_reconnect: *will_reconnect,
+        },
+        Event::Retrying { attempt, delay, .. } => Ev::Retrying {
+            attempt: *attempt,
+            delay: *delay,
+            at: Instant::now(),
+        },
+        Event::GaveUp { attempts } => Ev::GaveUp(*attempts),
+        Event::Dropped(m) => Ev::Dropped(m.clone()),
+        other => panic!("unexpected event {other:?}"),
+    }
+}
+
+/// A client builder for `port` with fast retries and its events on a channel.
+fn builder<R: Rt>(
+    port: u16,
+) -> (
+    ws_async::reconnect::Builder<R::Conn>,
+    mpsc::UnboundedReceiver<Ev>,
+) {
+    let (tx, rx) = mpsc::unbounded();
+    let builder = Client::<R>::builder(format!("ws://127.0.0.1:{port}/").as_str())
+        .backoff(Backoff::default().initial(ms(20)).max(ms(100)))
+        .on_event(move |e| {
+            let _ = tx.unbounded_send(reduce(e));
+        });
+    (builder, rx)
+}
+
+/// Runs `fut` while the client is driven by `recv` (messages received meanwhile are dropped).
+async fn driving<R: Rt, F: Future>(client: &mut Client<R>, fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let work = async {
+        loop {
+            match select(pin!(client.recv()), fut.as_mut()).await {
+                Either::Right((out, _)) => return out,
+                Either::Left((Some(Ok(_)), _)) => {}
+                Either::Left((Some(Err(e)), _)) => panic!("{}: client failed: {e}", R::NAME),
+                Either::Left((None, _)) => return fut.await,
+            }
+        }
+    };
+    within::<R, _>("driving the client", work).await
+}
+
+async fn next_event(events: &mut mpsc::UnboundedReceiver<Ev>, want: impl Fn(&Ev) -> bool) -> Ev {
+    loop {
+        let event = events.next().await.expect("event channel open");
+        if want(&event) {
+            return event;
+        }
+    }
+}
+
+async fn next_seen<R: Rt>(log: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
+    within::<R, _>("server log", log.next()).await.expect("server log open")
+}
+
+fn text(n: usize, t: &str) -> Seen {
+    Seen::Text(n, t.to_string())
+}
+
+fn restart_mid_stream<R: Rt>() {
+    let (log_tx, mut log) = mpsc::unbounded();
+    let server = Server::start(0, log_tx.clone());
+    let port = server.port;
+    let on_connects = Arc::new(AtomicUsize::new(0));
+    let counter = on_connects.clone();
+    R::block_on(async move {
+        let (builder, mut events) = builder::<R>(port);
+        let mut client = within::<R, _>(
+            "connect",
+            builder
+                .on_connect(move |ws| {
+                    let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    Box::pin(async move { ws.send(Message::text(format!("hello {n}"))).await })
+                })
+                .connect(),
+        )
+        .await
+        .expect("connect");
+        client.send("a1").await.expect("send");
+        client.send("echo:x").await.expect("send");
+        let item = within::<R, _>("echo", client.recv()).await;
+        assert!(matches!(item, Some(Ok(ref m)) if *m == Message::text("x")), "{item:?}");
+        for want in [Seen::Accepted(1), text(1, "hello 1"), text(1, "a1"), text(1, "echo:x")] {
+            assert_eq!(next_seen::<R>(&mut log).await, want, "{}", R::NAME);
+        }
+
+        server.stop();
+        let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
+        match down.await {
+            Ev::Disconnected { will_reconnect, .. } => assert!(will_reconnect, "{}", R::NAME),
+            other => panic!("{other:?}"),
+        }
+        // Sent while disconnected: queued, in order, behind on_connect's message.
+        for i in 0..3 {
+            client.send(format!("q{i}")).await.expect("queue");
+        }
+        assert!(!client.is_connected());
+        let _server = Server::start(port, log_tx);
+        let want = [Seen::Accepted(1), text(1, "hello 2"), text(1, "q0"), text(1, "q1"), text(1, "q2")];
+        for want in want {
+            let seen = driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await;
+            assert_eq!(seen, want, "{}", R::NAME);
+        }
+        assert_eq!(on_connects.load(Ordering::SeqCst), 2, "{}", R::NAME);
+        // Messages keep flowing both ways on the new connection.
+        client.send("echo:y").await.expect("send");
+        let item = within::<R, _>("echo", client.recv()).await;
+        assert!(matches!(item, Some(Ok(ref m)) if *m == Message::text("y")), "{item:?}");
+        within::<R, _>("close", client.close(None)).await.expect("close");
+        assert!(client.recv().await.is_none());
+    });
+}
+
+/// (what the server is asked to do, reconnect_on_normal_close, whether the client reconnects)
+const CLOSE_CASES: [(&str, bool, bool); 6] = [
+    ("close:1000", false, false),
+    ("close:1001", false, false),
+    ("close:1000", true, true),
+    ("close:1011", false, true),
+    ("close:4000", false, true),
+    ("reset", false, true),
+];
+
+fn close_policy<R: Rt>() {
+    let (log_tx, _log) = mpsc::unbounded();
+    let server = Server::start(0, log_tx);
+    for (command, on_normal, reconnects) in CLOSE_CASES {
+        R::block_on(async {
+            let (builder, mut events) = builder::<R>(server.port);
+            let connect = builder.reconnect_on_normal_close(on_normal).connect();
+            let mut client = within::<R, _>("connect", connect).await.expect("connect");
+            client.send(command).await.expect("send");
+            let case = format!("{}: {command} (reconnect on normal: {on_normal})", R::NAME);
+            let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
+            let Ev::Disconnected { will_reconnect, reason } = down.await else { unreachable!() };
+            assert_eq!(will_reconnect, reconnects, "{case}: {reason}");
+            if let Some(code) = command.strip_prefix("close:") {
+                assert_eq!(reason, format!("server {code}"), "{case}");
+            }
+            if reconnects {
+                let up = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Connected(_))));
+                assert!(matches!(up.await, Ev::Connected(1)), "{case}");
+                assert!(client.is_connected(), "{case}");
+            } else {
+                // Ended: recv reports the end and nothing is attempted any more.
+                assert!(within::<R, _>("end", client.recv()).await.is_none(), "{case}");
+                assert!(!client.is_connected(), "{case}");
+                assert!(events.try_recv().ok().is_none(), "{case}: events after the end");
+            }
+            // A close the application asks for never reconnects.
+            within::<R, _>("close", client.close(None)).await.expect("close");
+            assert!(within::<R, _>("end", client.recv()).await.is_none(), "{case}");
+            assert!(matches!(client.send("late").await, Err(ReconnectError::Closed(_))), "{case}");
+        });
+    }
+}
+
+/// A port nothing listens on: connections are refused at once.
+fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn backoff_delays_and_giving_up<R: Rt>() {
+    const ATTEMPTS: u32 = 6;
+    const SEED: u64 = 0x5eed;
+    for jitter in [Jitter::None, Jitter::Full] {
+        let backoff = Backoff::default()
+            .initial(ms(10))
+            .factor(2.0)
+            .max(ms(60))
+            .max_attempts(Some(ATTEMPTS))
+            .jitter(jitter);
+        let (builder, mut events) = builder::<R>(refused_port());
+        let started = Instant::now();
+        let result = R::block_on(within::<R, _>(
+            "giving up",
+            builder.backoff(backoff.clone()).jitter_seed(SEED).connect(),
+        ));
+        let case = format!("{}: {jitter:?}", R::NAME);
+        match result {
+            Err(ReconnectError::GaveUp { attempts, last_error: Error::Io(e) }) => {
+                assert_eq!(attempts, ATTEMPTS, "{case}");
+                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{case}");
+            }
+            other => panic!("{case}: {other:?}"),
+        }
+        let events: Vec<Ev> = std::iter::from_fn(|| events.try_recv().ok()).collect();
+        let Some((Ev::GaveUp(ATTEMPTS), retries)) = events.split_last() else {
+            panic!("{case}: {events:?}");
+        };
+        assert_eq!(retries.len(), ATTEMPTS as usize - 1, "{case}: {events:?}");
+        let mut rng = JitterRng::seeded(SEED);
+        let mut previous = started;
+        let mut gaps = Vec::new();
+        for (n, event) in retries.iter().enumerate() {
+            let Ev::Retrying { attempt, delay, at } = event else { panic!("{case}: {event:?}") };
+            assert_eq!(*attempt as usize, n + 2, "{case}");
+            // The delay is the policy's (same seed, same draws) and within the full-jitter cap.
+            assert_eq!(*delay, backoff.delay(n as u32, &mut rng), "{case}: retry {n}");
+            assert!(*delay <= backoff.cap(n as u32), "{case}: retry {n}");
+            if n > 0 {
+                // Measured: the retry came no sooner than the previous delay, and not much later.
+                let gap = at.duration_since(previous);
+                let Ev::Retrying { delay: waited, .. } = &retries[n - 1] else { unreachable!() };
+                assert!(gap + ms(1) >= *waited, "{case}: retry {n} after {gap:?} < {waited:?}");
+                assert!(gap < *waited + ms(1000), "{case}: retry {n} after {gap:?}");
+                gaps.push(gap);
+            }
+            previous = *at;
+        }
+        let delays: Vec<Duration> = retries
+            .iter()
+            .map(|e| match e {
+                Ev::Retrying { delay, .. } => *delay,
+                _ => unreachable!(),
+            })
+            .collect();
+        match jitter {
+            Jitter::None => {
+                assert_eq!(delays, [ms(10), ms(20), ms(40), ms(60), ms(60)], "{case}");
+                // Measured gaps follow the growing delays (10 ms then 40 ms at least).
+                assert!(gaps[2] > gaps[0], "{case}: {gaps:?}");
+            }
+            _ => assert!(
+                delays.iter().enumerate().any(|(n, d)| *d != backoff.cap(n as u32)),
+                "{case}: not jittered: {delays:?}"
+            ),
+        }
+    }
+}
+
+fn queue_policies<R: Rt>() {
+    for policy in [QueuePolicy::Error, QueuePolicy::DropOldest, QueuePolicy::Wait] {
+        let (log_tx, mut log) = mpsc::unbounded();
+        let server = Server::start(0, log_tx.clone());
+        let port = server.port;
+        R::block_on(async {
+            let case = format!("{}: {policy:?}", R::NAME);
+            let (builder, mut events) = builder::<R>(port);
+            let connect = builder.queue(2, policy).connect();
+            let mut client = within::<R, _>("connect", connect).await.expect("connect");
+            assert_eq!(next_seen::<R>(&mut log).await, Seen::Accepted(1), "{case}");
+            server.stop();
+            let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
+            down.await;
+            client.send("m0").await.expect("queue");
+            client.send("m1").await.expect("queue");
+            let mut sender = Some(client.sender());
+            let expected = match policy {
+                QueuePolicy::Error => {
+                    match client.send("m2").await {
+                        Err(ReconnectError::QueueFull(m)) => assert_eq!(m, Message::text("m2")),
+                        other => panic!("{case}: {other:?}"),
+                    }
+                    ["m0", "m1"]
+                }
+                QueuePolicy::DropOldest => {
+                    client.send("m2").await.expect("queue");
+                    let dropped = next_event(&mut events, |e| matches!(e, Ev::Dropped(_))).await;
+                    assert!(matches!(dropped, Ev::Dropped(ref m) if *m == Message::text("m0")), "{case}");
+                    ["m1", "m2"]
+                }
+                _ => {
+                    // A sender on another task waits for room; it gets it once reconnected.
+                    let sender = sender.take().expect("sender");
+                    let (done_tx, done) = oneshot::channel();
+                    R::spawn(async move {
+                        let _ = done_tx.send(sender.send("m2").await.is_ok());
+                    });
+                    let _server = Server::start(port, log_tx.clone());
+                    assert!(driving::<R, _>(&mut client, done).await.unwrap_or(false), "{case}");
+                    for want in [Seen::Accepted(1), text(1, "m0"), text(1, "m1"), text(1, "m2")] {
+                        let seen = driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await;
+                        assert_eq!(seen, want, "{case}");
+                    }
+                    return;
+                }
+            };
+            let _server = Server::start(port, log_tx.clone());
+            assert_eq!(driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await, Seen::Accepted(1));
+            for want in expected {
+                let seen = driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await;
+                assert_eq!(seen, text(1, want), "{case}");
+            }
+        });
+    }
+}
+
+fn giving_up_keeps_unsent_messages<R: Rt>() {
+    let (log_tx, _log) = mpsc::unbounded();
+    let server = Server::start(0, log_tx);
+    R::block_on(async {
+        let (builder, mut events) = builder::<R>(server.port);
+        let backoff = Backoff::default().initial(ms(5)).max(ms(20)).max_attempts(Some(3));
+        let mut client = within::<R, _>("connect", builder.backoff(backoff).connect())
+            .await
+            .expect("connect");
+        server.stop();
+        let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
+        down.await;
+        client.send("kept").await.expect("queue");
+        match within::<R, _>("give up", client.recv()).await {
+            Some(Err(ReconnectError::GaveUp { attempts: 3, last_error: Error::Io(_) })) => {}
+            other => panic!("{}: {other:?}", R::NAME),
+        }
+        assert!(client.recv().await.is_none());
+        assert_eq!(client.take_unsent(), [Message::text("kept")], "{}", R::NAME);
+    });
+}
+
+tests::for_each_runtime!(
+    restart_mid_stream,
+    close_policy,
+    backoff_delays_and_giving_up,
+    queue_policies,
+    giving_up_keeps_unsent_messages,
+);
