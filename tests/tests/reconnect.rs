@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use tests::runtimes::{AsyncStd, Smol, Tokio};
 use tests::{within, Runtime};
 use ws_async::reconnect::{
-    Backoff, Connector, DisconnectReason, Event, Jitter, JitterRng, QueuePolicy,
-    ReconnectError, ReconnectingClient,
+    Backoff, Connector, DisconnectReason, Event, Jitter, JitterRng, QueuePolicy, ReconnectError,
+    ReconnectingClient,
 };
 use ws_async::{CloseFrame, Error, Message, ServerConfig};
 
@@ -140,8 +140,15 @@ async fn serve_one(tcp: ::tokio::net::TcpStream, n: usize, log: mpsc::UnboundedS
 #[derive(Debug)]
 enum Ev {
     Connected(u32),
-    Disconnected { reason: String, will_reconnect: bool },
-    Retrying { attempt: u32, delay: Duration, at: Instant },
+    Disconnected {
+        reason: String,
+        will_reconnect: bool,
+    },
+    Retrying {
+        attempt: u32,
+        delay: Duration,
+        at: Instant,
+    },
     GaveUp(u32),
     Dropped(Message),
 }
@@ -212,7 +219,9 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<Ev>, want: impl Fn(&Ev)
 }
 
 async fn next_seen<R: Rt>(log: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
-    within::<R, _>("server log", log.next()).await.expect("server log open")
+    within::<R, _>("server log", log.next())
+        .await
+        .expect("server log open")
 }
 
 fn text(n: usize, t: &str) -> Seen {
@@ -241,13 +250,24 @@ fn restart_mid_stream<R: Rt>() {
         client.send("a1").await.expect("send");
         client.send("echo:x").await.expect("send");
         let item = within::<R, _>("echo", client.recv()).await;
-        assert!(matches!(item, Some(Ok(ref m)) if *m == Message::text("x")), "{item:?}");
-        for want in [Seen::Accepted(1), text(1, "hello 1"), text(1, "a1"), text(1, "echo:x")] {
+        assert!(
+            matches!(item, Some(Ok(ref m)) if *m == Message::text("x")),
+            "{item:?}"
+        );
+        for want in [
+            Seen::Accepted(1),
+            text(1, "hello 1"),
+            text(1, "a1"),
+            text(1, "echo:x"),
+        ] {
             assert_eq!(next_seen::<R>(&mut log).await, want, "{}", R::NAME);
         }
 
         server.stop();
-        let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
+        let down = driving::<R, _>(
+            &mut client,
+            next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })),
+        );
         match down.await {
             Ev::Disconnected { will_reconnect, .. } => assert!(will_reconnect, "{}", R::NAME),
             other => panic!("{other:?}"),
@@ -258,7 +278,13 @@ fn restart_mid_stream<R: Rt>() {
         }
         assert!(!client.is_connected());
         let _server = Server::start(port, log_tx);
-        let want = [Seen::Accepted(1), text(1, "hello 2"), text(1, "q0"), text(1, "q1"), text(1, "q2")];
+        let want = [
+            Seen::Accepted(1),
+            text(1, "hello 2"),
+            text(1, "q0"),
+            text(1, "q1"),
+            text(1, "q2"),
+        ];
         for want in want {
             let seen = driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await;
             assert_eq!(seen, want, "{}", R::NAME);
@@ -267,8 +293,13 @@ fn restart_mid_stream<R: Rt>() {
         // Messages keep flowing both ways on the new connection.
         client.send("echo:y").await.expect("send");
         let item = within::<R, _>("echo", client.recv()).await;
-        assert!(matches!(item, Some(Ok(ref m)) if *m == Message::text("y")), "{item:?}");
-        within::<R, _>("close", client.close(None)).await.expect("close");
+        assert!(
+            matches!(item, Some(Ok(ref m)) if *m == Message::text("y")),
+            "{item:?}"
+        );
+        within::<R, _>("close", client.close(None))
+            .await
+            .expect("close");
         assert!(client.recv().await.is_none());
     });
 }
@@ -293,26 +324,52 @@ fn close_policy<R: Rt>() {
             let mut client = within::<R, _>("connect", connect).await.expect("connect");
             client.send(command).await.expect("send");
             let case = format!("{}: {command} (reconnect on normal: {on_normal})", R::NAME);
-            let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
-            let Ev::Disconnected { will_reconnect, reason } = down.await else { unreachable!() };
+            let down = driving::<R, _>(
+                &mut client,
+                next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })),
+            );
+            let Ev::Disconnected {
+                will_reconnect,
+                reason,
+            } = down.await
+            else {
+                unreachable!()
+            };
             assert_eq!(will_reconnect, reconnects, "{case}: {reason}");
             if let Some(code) = command.strip_prefix("close:") {
                 assert_eq!(reason, format!("server {code}"), "{case}");
             }
             if reconnects {
-                let up = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Connected(_))));
+                let up = driving::<R, _>(
+                    &mut client,
+                    next_event(&mut events, |e| matches!(e, Ev::Connected(_))),
+                );
                 assert!(matches!(up.await, Ev::Connected(1)), "{case}");
                 assert!(client.is_connected(), "{case}");
             } else {
                 // Ended: recv reports the end and nothing is attempted any more.
-                assert!(within::<R, _>("end", client.recv()).await.is_none(), "{case}");
+                assert!(
+                    within::<R, _>("end", client.recv()).await.is_none(),
+                    "{case}"
+                );
                 assert!(!client.is_connected(), "{case}");
-                assert!(events.try_recv().ok().is_none(), "{case}: events after the end");
+                assert!(
+                    events.try_recv().ok().is_none(),
+                    "{case}: events after the end"
+                );
             }
             // A close the application asks for never reconnects.
-            within::<R, _>("close", client.close(None)).await.expect("close");
-            assert!(within::<R, _>("end", client.recv()).await.is_none(), "{case}");
-            assert!(matches!(client.send("late").await, Err(ReconnectError::Closed(_))), "{case}");
+            within::<R, _>("close", client.close(None))
+                .await
+                .expect("close");
+            assert!(
+                within::<R, _>("end", client.recv()).await.is_none(),
+                "{case}"
+            );
+            assert!(
+                matches!(client.send("late").await, Err(ReconnectError::Closed(_))),
+                "{case}"
+            );
         });
     }
 }
@@ -324,7 +381,11 @@ fn refused_port() -> (socket2::Socket, u16) {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
     let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     socket.bind(&any.into()).expect("bind 127.0.0.1:0");
-    let addr = socket.local_addr().expect("addr").as_socket().expect("inet address");
+    let addr = socket
+        .local_addr()
+        .expect("addr")
+        .as_socket()
+        .expect("inet address");
     (socket, addr.port())
 }
 
@@ -347,7 +408,10 @@ fn backoff_delays_and_giving_up<R: Rt>() {
         ));
         let case = format!("{}: {jitter:?}", R::NAME);
         match result {
-            Err(ReconnectError::GaveUp { attempts, last_error: Error::Io(e) }) => {
+            Err(ReconnectError::GaveUp {
+                attempts,
+                last_error: Error::Io(e),
+            }) => {
                 assert_eq!(attempts, ATTEMPTS, "{case}");
                 assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{case}");
             }
@@ -362,16 +426,27 @@ fn backoff_delays_and_giving_up<R: Rt>() {
         let mut previous = started;
         let mut gaps = Vec::new();
         for (n, event) in retries.iter().enumerate() {
-            let Ev::Retrying { attempt, delay, at } = event else { panic!("{case}: {event:?}") };
+            let Ev::Retrying { attempt, delay, at } = event else {
+                panic!("{case}: {event:?}")
+            };
             assert_eq!(*attempt as usize, n + 2, "{case}");
             // The delay is the policy's (same seed, same draws) and within the full-jitter cap.
-            assert_eq!(*delay, backoff.delay(n as u32, &mut rng), "{case}: retry {n}");
+            assert_eq!(
+                *delay,
+                backoff.delay(n as u32, &mut rng),
+                "{case}: retry {n}"
+            );
             assert!(*delay <= backoff.cap(n as u32), "{case}: retry {n}");
             if n > 0 {
                 // Measured: the retry came no sooner than the previous delay, and not much later.
                 let gap = at.duration_since(previous);
-                let Ev::Retrying { delay: waited, .. } = &retries[n - 1] else { unreachable!() };
-                assert!(gap + ms(1) >= *waited, "{case}: retry {n} after {gap:?} < {waited:?}");
+                let Ev::Retrying { delay: waited, .. } = &retries[n - 1] else {
+                    unreachable!()
+                };
+                assert!(
+                    gap + ms(1) >= *waited,
+                    "{case}: retry {n} after {gap:?} < {waited:?}"
+                );
                 assert!(gap < *waited + ms(1000), "{case}: retry {n} after {gap:?}");
                 gaps.push(gap);
             }
@@ -393,7 +468,10 @@ fn backoff_delays_and_giving_up<R: Rt>() {
                 assert!(gaps.iter().sum::<Duration>() >= waited, "{case}: {gaps:?}");
             }
             _ => assert!(
-                delays.iter().enumerate().any(|(n, d)| *d != backoff.cap(n as u32)),
+                delays
+                    .iter()
+                    .enumerate()
+                    .any(|(n, d)| *d != backoff.cap(n as u32)),
                 "{case}: not jittered: {delays:?}"
             ),
         }
@@ -401,7 +479,11 @@ fn backoff_delays_and_giving_up<R: Rt>() {
 }
 
 fn queue_policies<R: Rt>() {
-    for policy in [QueuePolicy::Error, QueuePolicy::DropOldest, QueuePolicy::Wait] {
+    for policy in [
+        QueuePolicy::Error,
+        QueuePolicy::DropOldest,
+        QueuePolicy::Wait,
+    ] {
         let (log_tx, mut log) = mpsc::unbounded();
         let server = Server::start(0, log_tx.clone());
         let port = server.port;
@@ -412,7 +494,10 @@ fn queue_policies<R: Rt>() {
             let mut client = within::<R, _>("connect", connect).await.expect("connect");
             assert_eq!(next_seen::<R>(&mut log).await, Seen::Accepted(1), "{case}");
             server.stop();
-            let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
+            let down = driving::<R, _>(
+                &mut client,
+                next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })),
+            );
             down.await;
             client.send("m0").await.expect("queue");
             client.send("m1").await.expect("queue");
@@ -428,7 +513,10 @@ fn queue_policies<R: Rt>() {
                 QueuePolicy::DropOldest => {
                     client.send("m2").await.expect("queue");
                     let dropped = next_event(&mut events, |e| matches!(e, Ev::Dropped(_))).await;
-                    assert!(matches!(dropped, Ev::Dropped(ref m) if *m == Message::text("m0")), "{case}");
+                    assert!(
+                        matches!(dropped, Ev::Dropped(ref m) if *m == Message::text("m0")),
+                        "{case}"
+                    );
                     ["m1", "m2"]
                 }
                 _ => {
@@ -439,18 +527,32 @@ fn queue_policies<R: Rt>() {
                         let _ = done_tx.send(sender.send("m2").await.is_ok());
                     });
                     let _server = Server::start(port, log_tx.clone());
-                    assert!(driving::<R, _>(&mut client, done).await.unwrap_or(false), "{case}");
-                    for want in [Seen::Accepted(1), text(1, "m0"), text(1, "m1"), text(1, "m2")] {
-                        let seen = driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await;
+                    assert!(
+                        driving::<R, _>(&mut client, done).await.unwrap_or(false),
+                        "{case}"
+                    );
+                    for want in [
+                        Seen::Accepted(1),
+                        text(1, "m0"),
+                        text(1, "m1"),
+                        text(1, "m2"),
+                    ] {
+                        let seen =
+                            driving::<R, _>(&mut client, async { log.next().await.expect("log") })
+                                .await;
                         assert_eq!(seen, want, "{case}");
                     }
                     return;
                 }
             };
             let _server = Server::start(port, log_tx.clone());
-            assert_eq!(driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await, Seen::Accepted(1));
+            assert_eq!(
+                driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await,
+                Seen::Accepted(1)
+            );
             for want in expected {
-                let seen = driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await;
+                let seen =
+                    driving::<R, _>(&mut client, async { log.next().await.expect("log") }).await;
                 assert_eq!(seen, text(1, want), "{case}");
             }
         });
@@ -462,16 +564,25 @@ fn giving_up_keeps_unsent_messages<R: Rt>() {
     let server = Server::start(0, log_tx);
     R::block_on(async {
         let (builder, mut events) = builder::<R>(server.port);
-        let backoff = Backoff::default().initial(ms(5)).max(ms(20)).max_attempts(Some(3));
+        let backoff = Backoff::default()
+            .initial(ms(5))
+            .max(ms(20))
+            .max_attempts(Some(3));
         let mut client = within::<R, _>("connect", builder.backoff(backoff).connect())
             .await
             .expect("connect");
         server.stop();
-        let down = driving::<R, _>(&mut client, next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })));
+        let down = driving::<R, _>(
+            &mut client,
+            next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })),
+        );
         down.await;
         client.send("kept").await.expect("queue");
         match within::<R, _>("give up", client.recv()).await {
-            Some(Err(ReconnectError::GaveUp { attempts: 3, last_error: Error::Io(_) })) => {}
+            Some(Err(ReconnectError::GaveUp {
+                attempts: 3,
+                last_error: Error::Io(_),
+            })) => {}
             other => panic!("{}: {other:?}", R::NAME),
         }
         assert!(client.recv().await.is_none());

@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn bad_factors_count_as_one() {
         for factor in [0.5, -3.0, f64::NAN, f64::INFINITY] {
-            let b = Backoff::default().initial(ms(10)).factor(factor).max(ms(100));
+            let b = Backoff::default()
+                .initial(ms(10))
+                .factor(factor)
+                .max(ms(100));
             assert_eq!(b.cap(5), ms(10), "factor {factor}");
         }
     }
@@ -177,7 +180,10 @@ mod tests {
             assert!(delays.iter().all(|d| *d <= cap), "retry {n} over cap");
             let mean = delays.iter().sum::<Duration>() / 200;
             // Uniform on [0, cap]: the mean of 200 draws is near cap/2.
-            assert!(mean > cap * 2 / 5 && mean < cap * 3 / 5, "retry {n}: mean {mean:?}");
+            assert!(
+                mean > cap * 2 / 5 && mean < cap * 3 / 5,
+                "retry {n}: mean {mean:?}"
+            );
         }
     }
 

@@ -144,6 +144,8 @@ impl<C: Connector> Builder<C> {
     }
 }
 
+// One per client, mostly `Connected`: boxing the stream would only add an indirection.
+#[allow(clippy::large_enum_variant)]
 enum State<T> {
     Connected(WebSocketStream<T>),
     Connecting(BoxFuture<'static, Result<WebSocketStream<T>, Error>>),
@@ -371,8 +373,13 @@ impl<C: Connector> ReconnectingClient<C> {
                     }
                 },
                 State::Connected(ws) => {
-                    match ready!(poll_connected(ws, &self.shared, &mut self.peer_close, cx, read))
-                    {
+                    match ready!(poll_connected(
+                        ws,
+                        &self.shared,
+                        &mut self.peer_close,
+                        cx,
+                        read
+                    )) {
                         Connected::Message(m) => return Poll::Ready(Step::Message(m)),
                         Connected::Flushed => return Poll::Ready(Step::Idle),
                         Connected::Refused(e) => {

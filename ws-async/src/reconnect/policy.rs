@@ -133,7 +133,10 @@ mod tests {
             assert!(!should_reconnect(&closed(code), false), "{code}");
             assert!(should_reconnect(&closed(code), true), "{code}");
         }
-        assert!(!should_reconnect(&DisconnectReason::ServerClosed(None), false));
+        assert!(!should_reconnect(
+            &DisconnectReason::ServerClosed(None),
+            false
+        ));
         for code in [1002, 1008, 1011, 1012, 1013, 4000] {
             assert!(should_reconnect(&closed(code), false), "{code}");
         }

@@ -213,7 +213,10 @@ mod tests {
             assert!(matches!(push(&q, text), Poll::Ready(Ok(()))));
         }
         assert_eq!(drain(&q), [Message::text("c"), Message::text("d")]);
-        assert_eq!(*seen.lock().unwrap(), [Message::text("a"), Message::text("b")]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [Message::text("a"), Message::text("b")]
+        );
     }
 
     #[test]
@@ -226,7 +229,10 @@ mod tests {
         assert!(q.poll_push(&mut slot, &mut cx).is_pending());
         assert_eq!(slot, Some(Message::text("b")));
         assert_eq!(q.pop(), Some(Message::text("a")));
-        assert!(matches!(q.poll_push(&mut slot, &mut cx), Poll::Ready(Ok(()))));
+        assert!(matches!(
+            q.poll_push(&mut slot, &mut cx),
+            Poll::Ready(Ok(()))
+        ));
         assert_eq!(drain(&q), [Message::text("b")]);
     }
 
@@ -235,6 +241,9 @@ mod tests {
         let q = Shared::new(4, QueuePolicy::Wait, None);
         let _ = push(&q, "a");
         assert_eq!(q.close(), [Message::text("a")]);
-        assert!(matches!(push(&q, "b"), Poll::Ready(Err(ReconnectError::Closed(_)))));
+        assert!(matches!(
+            push(&q, "b"),
+            Poll::Ready(Err(ReconnectError::Closed(_)))
+        ));
     }
 }
