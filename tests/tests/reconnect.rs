@@ -13,13 +13,14 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tests::restartable::{Seen, Server};
 use tests::runtimes::{AsyncStd, Smol, Tokio};
 use tests::{within, Runtime};
 use ws_async::reconnect::{
     Backoff, Connector, DisconnectReason, Event, Jitter, JitterRng, QueuePolicy, ReconnectError,
     ReconnectingClient,
 };
-use ws_async::{CloseFrame, Error, Message, ServerConfig};
+use ws_async::{Error, Message};
 
 /// A runtime under test and its adapter's connector.
 trait Rt: Runtime {
@@ -39,101 +40,6 @@ type Client<R> = ReconnectingClient<<R as Rt>::Conn>;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// What the server saw, in order.
-#[derive(Debug, PartialEq)]
-enum Seen {
-    Accepted(usize),
-    Text(usize, String),
-}
-
-/// A server that can be stopped and restarted on the same port. Each connection logs what it
-/// receives and obeys commands: `echo:X` sends X back, `close:CODE` closes with that code,
-/// `reset` drops the connection without a closing handshake.
-struct Server {
-    port: u16,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(port: u16, log: mpsc::UnboundedSender<Seen>) -> Server {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
-        listener.set_nonblocking(true).expect("non-blocking");
-        let port = listener.local_addr().expect("local addr").port();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = ::tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            rt.block_on(async move {
-                let listener = ::tokio::net::TcpListener::from_std(listener).expect("listener");
-                let count = AtomicUsize::new(0);
-                let accept = async {
-                    while let Ok((tcp, _)) = listener.accept().await {
-                        let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-                        let _ = log.unbounded_send(Seen::Accepted(n));
-                        ::tokio::spawn(serve_one(tcp, n, log.clone()));
-                    }
-                };
-                select(pin!(accept), stopped).await;
-            });
-            // Dropping the runtime drops the listener and every connection task: the clients
-            // see their connections end without a closing handshake.
-            drop(rt);
-        });
-        Server {
-            port,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-
-    fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            thread.join().expect("server thread");
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-async fn serve_one(tcp: ::tokio::net::TcpStream, n: usize, log: mpsc::UnboundedSender<Seen>) {
-    let io = ws_async::TokioIo(tcp);
-    let accept = ws_async::ws_handshake::NoCallback;
-    let Ok(mut ws) = ws_async::server_handshake(io, accept, &ServerConfig::default()).await else {
-        return;
-    };
-    while let Some(Ok(message)) = ws.recv().await {
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let text = text.to_string();
-        let _ = log.unbounded_send(Seen::Text(n, text.clone()));
-        if let Some(echo) = text.strip_prefix("echo:") {
-            let _ = ws.send(Message::text(echo)).await;
-        } else if let Some(code) = text.strip_prefix("close:") {
-            let code: u16 = code.parse().expect("close code");
-            let _ = ws.close(Some(CloseFrame::new(code, "bye"))).await;
-            return;
-        } else if text == "reset" {
-            return;
-        }
-    }
 }
 
 /// The events, reduced to what the cases check, with when they happened.
@@ -590,10 +496,53 @@ fn giving_up_keeps_unsent_messages<R: Rt>() {
     });
 }
 
+fn attempt_timeout_bounds_on_connect<R: Rt>() {
+    let (log_tx, _log) = mpsc::unbounded();
+    let server = Server::start(0, log_tx);
+    R::block_on(async {
+        let (builder, _events) = builder::<R>(server.port);
+        let backoff = Backoff::default().initial(ms(5)).max_attempts(Some(2));
+        let connect = builder
+            .backoff(backoff)
+            .attempt_timeout(ms(50))
+            // A server that never answers the re-subscription: the attempt must not hang.
+            .on_connect(|_ws| Box::pin(futures::future::pending()))
+            .connect();
+        match within::<R, _>("give up", connect).await {
+            Err(ReconnectError::GaveUp {
+                attempts: 2,
+                last_error: Error::Io(e),
+            }) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{}", R::NAME),
+            other => panic!("{}: {other:?}", R::NAME),
+        }
+    });
+}
+
+fn dropped_client_closes_its_senders<R: Rt>() {
+    let (log_tx, _log) = mpsc::unbounded();
+    let server = Server::start(0, log_tx);
+    R::block_on(async {
+        let (builder, _events) = builder::<R>(server.port);
+        let client = within::<R, _>("connect", builder.connect())
+            .await
+            .expect("connect");
+        let sender = client.sender();
+        drop(client);
+        let sent = sender.send("into nothing").await;
+        assert!(
+            matches!(sent, Err(ReconnectError::Closed(_))),
+            "{}: {sent:?}",
+            R::NAME
+        );
+    });
+}
+
 tests::for_each_runtime!(
     restart_mid_stream,
     close_policy,
     backoff_delays_and_giving_up,
     queue_policies,
     giving_up_keeps_unsent_messages,
+    attempt_timeout_bounds_on_connect,
+    dropped_client_closes_its_senders,
 );

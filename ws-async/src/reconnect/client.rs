@@ -11,15 +11,19 @@ use crate::transport::Sleep;
 use futures_core::future::BoxFuture;
 use futures_core::Stream;
 use futures_sink::Sink;
-use futures_util::future::poll_fn;
+use futures_util::future::{poll_fn, select, Either};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 use ws_handshake::IntoClientRequest;
 use ws_proto::{CloseFrame, Message, SendError};
 
 /// The default capacity of the outgoing queue.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+
+/// The default bound of one connection attempt (TCP connect, TLS, handshake, `on_connect`).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 type OnConnect<T> = Arc<
     dyn for<'a> Fn(&'a mut WebSocketStream<T>) -> BoxFuture<'a, Result<(), Error>> + Send + Sync,
@@ -34,6 +38,7 @@ pub struct Builder<C: Connector> {
     capacity: usize,
     policy: QueuePolicy,
     reconnect_on_normal_close: bool,
+    attempt_timeout: Duration,
     on_connect: Option<OnConnect<C::Transport>>,
     on_event: Option<EventFn>,
     rng: Option<JitterRng>,
@@ -50,6 +55,7 @@ impl<C: Connector> Builder<C> {
             capacity: DEFAULT_QUEUE_CAPACITY,
             policy: QueuePolicy::default(),
             reconnect_on_normal_close: false,
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             on_connect: None,
             on_event: None,
             rng: None,
@@ -80,6 +86,15 @@ impl<C: Connector> Builder<C> {
     /// without a code. Default false: those closes end the client.
     pub fn reconnect_on_normal_close(mut self, reconnect: bool) -> Self {
         self.reconnect_on_normal_close = reconnect;
+        self
+    }
+
+    /// Bounds each connection attempt: TCP connect (which the OS may let hang for minutes on
+    /// an unreachable host), TLS, the opening handshake and `on_connect`. An attempt that runs
+    /// out fails with an I/O error of kind `TimedOut` and is retried. Default
+    /// [`DEFAULT_ATTEMPT_TIMEOUT`].
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
         self
     }
 
@@ -119,6 +134,7 @@ impl<C: Connector> Builder<C> {
             config: self.config,
             backoff: self.backoff,
             reconnect_on_normal_close: self.reconnect_on_normal_close,
+            attempt_timeout: self.attempt_timeout,
             on_connect: self.on_connect,
             shared: Arc::new(Shared::new(self.capacity, self.policy, self.on_event)),
             rng: self.rng.unwrap_or_else(JitterRng::from_entropy),
@@ -170,6 +186,7 @@ pub struct ReconnectingClient<C: Connector> {
     config: ClientConfig,
     backoff: Backoff,
     reconnect_on_normal_close: bool,
+    attempt_timeout: Duration,
     on_connect: Option<OnConnect<C::Transport>>,
     shared: Arc<Shared>,
     rng: JitterRng,
@@ -288,12 +305,22 @@ impl<C: Connector> ReconnectingClient<C> {
             .connector
             .connect(self.request.clone(), self.config.clone());
         let on_connect = self.on_connect.clone();
-        self.state = State::Connecting(Box::pin(async move {
+        let attempt = Box::pin(async move {
             let (mut ws, _response) = connect.await?;
             if let Some(on_connect) = on_connect {
                 on_connect(&mut ws).await?;
             }
             Ok(ws)
+        });
+        let timeout = self.connector.sleep(self.attempt_timeout);
+        self.state = State::Connecting(Box::pin(async move {
+            match select(attempt, timeout).await {
+                Either::Left((result, _)) => result,
+                Either::Right(((), _)) => Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connection attempt timed out",
+                ))),
+            }
         }));
     }
 
@@ -458,6 +485,14 @@ fn poll_connected<T: crate::Transport>(
             Some(Err(e)) => return ended(e, peer_close),
             None => return ended(Error::ConnectionClosed, peer_close),
         }
+    }
+}
+
+impl<C: Connector> Drop for ReconnectingClient<C> {
+    fn drop(&mut self) {
+        // Senders of a dropped client get `Closed` instead of queueing into nothing (or
+        // waiting forever for room).
+        self.shared.close();
     }
 }
 

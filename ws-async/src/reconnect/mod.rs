@@ -41,7 +41,7 @@ mod policy;
 mod queue;
 
 pub use backoff::{Backoff, Jitter, JitterRng};
-pub use client::{Builder, ReconnectingClient, DEFAULT_QUEUE_CAPACITY};
+pub use client::{Builder, ReconnectingClient, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_QUEUE_CAPACITY};
 pub use policy::{is_retryable, should_reconnect, DisconnectReason, Event, ReconnectError};
 pub use queue::{QueuePolicy, Sender};
 
