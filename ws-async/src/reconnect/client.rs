@@ -212,7 +212,9 @@ impl<C: Connector + Default> ReconnectingClient<C> {
 
 impl<C: Connector> ReconnectingClient<C> {
     /// Receives the next message across reconnections, driving the connection meanwhile:
-    /// reconnecting, running `on_connect`, writing queued messages. `None` once the client is
+    /// reconnecting, running `on_connect`, writing queued messages. Messages are those of
+    /// [`WebSocketStream::recv`] (pings and pongs included) except the server's close frame,
+    /// which is reported as [`Event::Disconnected`]. `None` once the client is
     /// closed (by [`close`](Self::close), or a server close that does not reconnect); an error
     /// when it gives up. Cancel-safe: dropping the future loses nothing.
     pub async fn recv(&mut self) -> Option<Result<Message, ReconnectError>> {
@@ -265,7 +267,13 @@ impl<C: Connector> ReconnectingClient<C> {
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), ReconnectError> {
         self.closing = true;
         if self.is_connected() {
-            poll_fn(|cx| self.poll_drive(cx, false).map(|_| ())).await;
+            // A peer that stopped reading must not hold the close up: the queued messages get
+            // the close timeout to go out, like the closing handshake after them.
+            let limit = self
+                .connector
+                .sleep(self.config.stream.protocol.close_timeout);
+            let drain = poll_fn(|cx| self.poll_drive(cx, false).map(|_| ()));
+            select(Box::pin(drain), limit).await;
         }
         let result = match std::mem::replace(&mut self.state, State::Done) {
             State::Connected(mut ws) => {
