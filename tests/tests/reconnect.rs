@@ -537,6 +537,31 @@ fn dropped_client_closes_its_senders<R: Rt>() {
     });
 }
 
+fn waiting_send_drives_the_reconnection<R: Rt>() {
+    let (log_tx, mut log) = mpsc::unbounded();
+    let server = Server::start(0, log_tx.clone());
+    let port = server.port;
+    R::block_on(async {
+        let (builder, mut events) = builder::<R>(port);
+        let connect = builder.queue(1, QueuePolicy::Wait).connect();
+        let mut client = within::<R, _>("connect", connect).await.expect("connect");
+        assert_eq!(next_seen::<R>(&mut log).await, Seen::Accepted(1));
+        server.stop();
+        let down = next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. }));
+        driving::<R, _>(&mut client, down).await;
+        client.send("m0").await.expect("queue");
+        let _server = Server::start(port, log_tx);
+        // The queue is full and nobody calls recv: send itself reconnects and makes room.
+        within::<R, _>("send", client.send("m1"))
+            .await
+            .expect("send");
+        assert!(client.is_connected(), "{}", R::NAME);
+        for want in [Seen::Accepted(1), text(1, "m0"), text(1, "m1")] {
+            assert_eq!(next_seen::<R>(&mut log).await, want, "{}", R::NAME);
+        }
+    });
+}
+
 tests::for_each_runtime!(
     restart_mid_stream,
     close_policy,
@@ -545,4 +570,5 @@ tests::for_each_runtime!(
     giving_up_keeps_unsent_messages,
     attempt_timeout_bounds_on_connect,
     dropped_client_closes_its_senders,
+    waiting_send_drives_the_reconnection,
 );
