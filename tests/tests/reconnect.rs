@@ -469,20 +469,29 @@ fn giving_up_keeps_unsent_messages<R: Rt>() {
     let (log_tx, _log) = mpsc::unbounded();
     let server = Server::start(0, log_tx);
     R::block_on(async {
-        let (builder, mut events) = builder::<R>(server.port);
+        let (builder, _) = builder::<R>(server.port);
         let backoff = Backoff::default()
             .initial(ms(5))
             .max(ms(20))
             .max_attempts(Some(3));
-        let mut client = within::<R, _>("connect", builder.backoff(backoff).connect())
+        // This time the events come from the client's own bounded stream.
+        let (builder, mut events) = builder.backoff(backoff).events(64);
+        let mut client = within::<R, _>("connect", builder.connect())
             .await
             .expect("connect");
+        assert!(matches!(
+            events.recv().await,
+            Some(Event::Connected { attempts: 1 })
+        ));
         server.stop();
-        let down = driving::<R, _>(
-            &mut client,
-            next_event(&mut events, |e| matches!(e, Ev::Disconnected { .. })),
-        );
-        down.await;
+        let down = driving::<R, _>(&mut client, events.recv());
+        match down.await {
+            Some(Event::Disconnected {
+                reason: DisconnectReason::Failed(_),
+                will_reconnect: true,
+            }) => {}
+            other => panic!("{}: {other:?}", R::NAME),
+        }
         client.send("kept").await.expect("queue");
         match within::<R, _>("give up", client.recv()).await {
             Some(Err(ReconnectError::GaveUp {
@@ -493,6 +502,26 @@ fn giving_up_keeps_unsent_messages<R: Rt>() {
         }
         assert!(client.recv().await.is_none());
         assert_eq!(client.take_unsent(), [Message::text("kept")], "{}", R::NAME);
+        // Three delays (one after the disconnection, two after failed attempts), the end, and
+        // then the stream ends with the client.
+        let mut rest = Vec::new();
+        while let Some(event) = within::<R, _>("events", events.recv()).await {
+            rest.push(reduce(&event));
+        }
+        let attempts: Vec<u32> = rest
+            .iter()
+            .filter_map(|e| match e {
+                Ev::Retrying { attempt, .. } => Some(*attempt),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(attempts, [1, 2, 3], "{}: {rest:?}", R::NAME);
+        assert!(
+            matches!(rest.last(), Some(Ev::GaveUp(3))),
+            "{}: {rest:?}",
+            R::NAME
+        );
+        assert_eq!(events.missed(), 0);
     });
 }
 

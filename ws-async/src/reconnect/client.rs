@@ -1,6 +1,7 @@
 //! The reconnecting client: a state machine driven by the application's `recv`/`send` calls.
 
 use super::backoff::{Backoff, JitterRng};
+use super::events::{EventQueue, Events};
 use super::policy::{is_retryable, should_reconnect, DisconnectReason, Event, ReconnectError};
 use super::queue::{EventFn, QueuePolicy, Sender, Shared};
 use super::Connector;
@@ -41,6 +42,7 @@ pub struct Builder<C: Connector> {
     attempt_timeout: Duration,
     on_connect: Option<OnConnect<C::Transport>>,
     on_event: Option<EventFn>,
+    events: Option<Arc<EventQueue>>,
     rng: Option<JitterRng>,
 }
 
@@ -58,6 +60,7 @@ impl<C: Connector> Builder<C> {
             attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
             on_connect: None,
             on_event: None,
+            events: None,
             rng: None,
         }
     }
@@ -118,6 +121,14 @@ impl<C: Connector> Builder<C> {
         self
     }
 
+    /// Also delivers the events to the returned [`Events`] stream, which keeps at most
+    /// `capacity` of them (dropping the oldest, counted, when the application falls behind).
+    pub fn events(mut self, capacity: usize) -> (Self, Events) {
+        let queue = Arc::new(EventQueue::new(capacity));
+        self.events = Some(queue.clone());
+        (self, Events { queue })
+    }
+
     /// Seeds the jitter for reproducible delays (default: seeded from the OS).
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.rng = Some(JitterRng::seeded(seed));
@@ -136,7 +147,12 @@ impl<C: Connector> Builder<C> {
             reconnect_on_normal_close: self.reconnect_on_normal_close,
             attempt_timeout: self.attempt_timeout,
             on_connect: self.on_connect,
-            shared: Arc::new(Shared::new(self.capacity, self.policy, self.on_event)),
+            shared: Arc::new(Shared::new(
+                self.capacity,
+                self.policy,
+                self.on_event,
+                self.events,
+            )),
             rng: self.rng.unwrap_or_else(JitterRng::from_entropy),
             state: State::Done,
             attempts: 0,

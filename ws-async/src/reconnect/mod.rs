@@ -37,11 +37,13 @@
 
 mod backoff;
 mod client;
+mod events;
 mod policy;
 mod queue;
 
 pub use backoff::{Backoff, Jitter, JitterRng};
 pub use client::{Builder, ReconnectingClient, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_QUEUE_CAPACITY};
+pub use events::Events;
 pub use policy::{is_retryable, should_reconnect, DisconnectReason, Event, ReconnectError};
 pub use queue::{QueuePolicy, Sender};
 
@@ -99,8 +101,8 @@ impl<S> Timer for crate::FuturesIo<S> {
 macro_rules! reconnect_api {
     ($io:ident) => {
         pub use $crate::reconnect::{
-            Backoff, DisconnectReason, Event as ReconnectEvent, Jitter, QueuePolicy,
-            ReconnectError, Sender as ReconnectSender,
+            Backoff, DisconnectReason, Event as ReconnectEvent, Events as ReconnectEvents, Jitter,
+            QueuePolicy, ReconnectError, Sender as ReconnectSender,
         };
 
         /// Opens the connections of a [`ReconnectingClient`] with [`connect_with`] and sleeps

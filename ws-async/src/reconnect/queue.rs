@@ -1,5 +1,6 @@
 //! The bounded queue of outgoing messages, shared by the client and its [`Sender`]s.
 
+use super::events::EventQueue;
 use super::policy::{Event, ReconnectError};
 use futures_util::future::poll_fn;
 use std::collections::VecDeque;
@@ -39,10 +40,16 @@ struct Inner {
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     on_event: Option<EventFn>,
+    events: Option<Arc<EventQueue>>,
 }
 
 impl Shared {
-    pub(crate) fn new(capacity: usize, policy: QueuePolicy, on_event: Option<EventFn>) -> Self {
+    pub(crate) fn new(
+        capacity: usize,
+        policy: QueuePolicy,
+        on_event: Option<EventFn>,
+        events: Option<Arc<EventQueue>>,
+    ) -> Self {
         Shared {
             inner: Mutex::new(Inner {
                 items: VecDeque::new(),
@@ -54,6 +61,7 @@ impl Shared {
                 closed: false,
             }),
             on_event,
+            events,
         }
     }
 
@@ -65,6 +73,9 @@ impl Shared {
     pub(crate) fn emit(&self, event: Event) {
         if let Some(f) = &self.on_event {
             f(&event);
+        }
+        if let Some(events) = &self.events {
+            events.push(event);
         }
     }
 
@@ -140,6 +151,9 @@ impl Shared {
         let waiting = std::mem::take(&mut inner.waiting);
         drop(inner);
         waiting.into_iter().for_each(Waker::wake);
+        if let Some(events) = &self.events {
+            events.close();
+        }
         unsent
     }
 }
@@ -189,7 +203,7 @@ mod tests {
 
     #[test]
     fn error_policy_gives_the_message_back() {
-        let q = Shared::new(2, QueuePolicy::Error, None);
+        let q = Shared::new(2, QueuePolicy::Error, None, None);
         assert!(matches!(push(&q, "a"), Poll::Ready(Ok(()))));
         assert!(matches!(push(&q, "b"), Poll::Ready(Ok(()))));
         match push(&q, "c") {
@@ -208,7 +222,7 @@ mod tests {
                 log.lock().unwrap().push(m.clone());
             }
         });
-        let q = Shared::new(2, QueuePolicy::DropOldest, Some(on_event));
+        let q = Shared::new(2, QueuePolicy::DropOldest, Some(on_event), None);
         for text in ["a", "b", "c", "d"] {
             assert!(matches!(push(&q, text), Poll::Ready(Ok(()))));
         }
@@ -221,7 +235,7 @@ mod tests {
 
     #[test]
     fn wait_policy_keeps_the_message_until_room() {
-        let q = Shared::new(1, QueuePolicy::Wait, None);
+        let q = Shared::new(1, QueuePolicy::Wait, None, None);
         assert!(matches!(push(&q, "a"), Poll::Ready(Ok(()))));
         let waker = noop_waker();
         let mut cx = Context::from_waker(&waker);
@@ -238,7 +252,7 @@ mod tests {
 
     #[test]
     fn closed_queue_returns_unsent_and_refuses() {
-        let q = Shared::new(4, QueuePolicy::Wait, None);
+        let q = Shared::new(4, QueuePolicy::Wait, None, None);
         let _ = push(&q, "a");
         assert_eq!(q.close(), [Message::text("a")]);
         assert!(matches!(
