@@ -15,6 +15,9 @@
 //! the adapter, and it stops when the application drops it. Like a plain `WebSocketStream`, it
 //! must be polled to notice a dead connection: keep a task in `recv` (other tasks send through
 //! cloned [`Sender`]s), or `select` on `recv` and your own sources (`recv` is cancel-safe).
+//! Events reach the application through a callback ([`Builder::on_event`]) or a bounded
+//! stream ([`Builder::events`]), neither of which needs a task either. Each attempt (connect,
+//! TLS, handshake, `on_connect`) is bounded by [`Builder::attempt_timeout`].
 //!
 //! # What reconnects
 //!
