@@ -7,6 +7,7 @@
 
 pub mod load;
 pub mod raw;
+pub mod restartable;
 pub mod runtimes;
 pub mod tinyproxy;
 pub mod tls;

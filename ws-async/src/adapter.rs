@@ -101,5 +101,7 @@ macro_rules! adapter_api {
         ) -> Result<WebSocketStream<S>, Error> {
             $crate::server_handshake($crate::$io(stream), callback, &config).await
         }
+
+        $crate::reconnect_api!($io);
     };
 }

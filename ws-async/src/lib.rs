@@ -14,6 +14,7 @@ mod driver;
 mod either;
 mod error;
 mod handshake;
+pub mod reconnect;
 mod stream;
 mod transport;
 
