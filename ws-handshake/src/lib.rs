@@ -9,6 +9,8 @@
 //! * Server: [`parse_request`] reads and validates a request incrementally under size limits;
 //!   a [`Callback`] sees it and accepts ([`Accept`]) or rejects ([`Reject`]) it; [`respond`]
 //!   produces the bytes to send.
+//! * Server behind an HTTP library (hyper, axum): [`validate_request`] checks the parsed
+//!   request, [`respond_head`] gives the 101 response head (or the refusal) as `http` types.
 //!
 //! ```
 //! use ws_handshake::{parse_request, respond, ClientHandshake, ClientStatus, NoCallback, ServerConfig};
@@ -39,8 +41,9 @@ pub use deflate::{
 };
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
 pub use server::{
-    offered_extensions, offered_protocols, parse_request, respond, Accept, Callback, Negotiated,
-    NoCallback, Reject, ServerConfig, ServerError,
+    encode_refusal, encode_response, is_upgrade_request, offered_extensions, offered_protocols,
+    parse_request, request_head, respond, respond_head, validate_request, Accept, Callback,
+    Negotiated, NoCallback, Reject, ServerConfig, ServerError,
 };
 
 use base64::Engine;
