@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod accept;
 mod adapter;
 mod connect;
 mod driver;
@@ -17,6 +18,7 @@ mod handshake;
 mod stream;
 mod transport;
 
+pub use accept::{accept_request, Accepted, Refusal};
 pub use connect::connect_addr;
 #[cfg(feature = "futures-io")]
 pub use connect::{connect_futures_io, FuturesClientTransport};
