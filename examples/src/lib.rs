@@ -2,6 +2,8 @@
 //! interactive client and TLS set-up. Each binary in `src/bin` binds them to one runtime.
 #![forbid(unsafe_code)]
 
+pub mod axum_echo;
+
 use std::future::Future;
 use std::io::{self, BufRead};
 use std::sync::Arc;
