@@ -12,7 +12,10 @@ use ws_tokio::ServerConfig;
 /// The application: `GET /` answers plain text, `GET /ws` is the WebSocket echo.
 pub fn router() -> Router {
     Router::new()
-        .route("/", get(|| async { "ws-stack on axum: the echo is at /ws\n" }))
+        .route(
+            "/",
+            get(|| async { "ws-stack on axum: the echo is at /ws\n" }),
+        )
         .route("/ws", get(websocket))
 }
 

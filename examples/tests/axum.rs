@@ -40,7 +40,9 @@ async fn websocket_route_echoes_with_deflate() {
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
-    let extensions = response.headers()["sec-websocket-extensions"].to_str().unwrap();
+    let extensions = response.headers()["sec-websocket-extensions"]
+        .to_str()
+        .unwrap();
     assert!(extensions.starts_with("permessage-deflate"), "{extensions}");
     for message in [
         Message::text("hello axum"),

@@ -13,9 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use ws_tokio::upgrade::{self, HyperUpgrade};
 use ws_tokio::ws_handshake::DeflateOptions;
-use ws_tokio::{
-    http, Accept, ClientConfig, ClientError, Error, Message, Reject, ServerConfig,
-};
+use ws_tokio::{http, Accept, ClientConfig, ClientError, Error, Message, Reject, ServerConfig};
 
 const BOUND: Duration = Duration::from_secs(30);
 
@@ -149,7 +147,9 @@ async fn permessage_deflate_is_negotiated_through_hyper() {
     let (mut ws, response) = within("connect", ws_tokio::connect(format!("ws://{addr}/echo")))
         .await
         .unwrap();
-    let offer = response.headers()["sec-websocket-extensions"].to_str().unwrap();
+    let offer = response.headers()["sec-websocket-extensions"]
+        .to_str()
+        .unwrap();
     assert!(offer.starts_with("permessage-deflate"), "{offer}");
     // Large and compressible: exercises the codec on both sides, across many reads.
     let text = "{\"symbol\":\"ABC\",\"price\":101.25}\n".repeat(20_000);
@@ -201,9 +201,7 @@ async fn callback_chooses_a_subprotocol() {
         .header("sec-websocket-protocol", "chat.v1, chat.v2")
         .body(())
         .unwrap();
-    let (mut ws, response) = within("connect", ws_tokio::connect(request))
-        .await
-        .unwrap();
+    let (mut ws, response) = within("connect", ws_tokio::connect(request)).await.unwrap();
     assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v2");
     // The server task saw the same choice through `HyperUpgrade::protocol`.
     let first = within("first message", ws.recv()).await.unwrap().unwrap();
@@ -233,7 +231,10 @@ async fn malformed_upgrades_get_400_and_426() {
 
     let old_version = good.replace("Version: 13", "Version: 8");
     let (_, head, _) = raw_exchange(addr, old_version.as_bytes()).await;
-    assert!(head.starts_with("HTTP/1.1 426 Upgrade Required\r\n"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{head}"
+    );
     assert!(
         head.to_ascii_lowercase()
             .contains("sec-websocket-version: 13\r\n"),
@@ -246,7 +247,10 @@ async fn malformed_upgrades_get_400_and_426() {
 
     let post = good.replace("GET", "POST");
     let (_, head, _) = raw_exchange(addr, post.as_bytes()).await;
-    assert!(head.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+        "{head}"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +264,10 @@ async fn frames_sent_with_the_request_are_not_lost() {
     bytes.extend_from_slice(&mask);
     bytes.extend(b"hi".iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
     let (mut tcp, head, mut after) = raw_exchange(addr, &bytes).await;
-    assert!(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
     within("echoed frame", async {
         while after.len() < 4 {
             let mut chunk = [0u8; 64];

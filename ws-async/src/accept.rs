@@ -10,7 +10,7 @@ use crate::transport::Transport;
 use http::{Request, Response};
 use ws_handshake::{
     deflate_check_response, deflate_negotiate, offered_extensions, Callback, DeflateOptions,
-    Negotiated, ServerError, PERMESSAGE_DEFLATE,
+    Negotiated, Refusal, PERMESSAGE_DEFLATE,
 };
 use ws_proto::Role;
 
@@ -40,22 +40,16 @@ impl Accepted {
     }
 }
 
-/// A refused upgrade: the error and the HTTP response answering it.
-pub type Refusal = (ServerError, Response<Vec<u8>>);
-
 /// Validates an upgrade request an HTTP library parsed (RFC 6455 §4.2.1), asks `callback`, and
 /// negotiates permessage-deflate under `config`: `Ok` with the 101 response head to send and
-/// the [`Accepted`] upgrade, `Err` with the error and the response to send instead (400, 426
+/// the [`Accepted`] upgrade, or the [`Refusal`] with the response to send instead (400, 426
 /// with `Sec-WebSocket-Version: 13`, the callback's rejection, ...).
 pub fn accept_request<B, C: Callback>(
     request: &Request<B>,
     callback: C,
     config: &ServerConfig,
 ) -> Result<(Response<()>, Accepted), Refusal> {
-    if let Err(error) = ws_handshake::validate_request(request) {
-        let response = error.response();
-        return Err((error, response));
-    }
+    ws_handshake::validate_request(request)?;
     accept_validated(&ws_handshake::request_head(request), callback, config)
 }
 

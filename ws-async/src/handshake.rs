@@ -11,8 +11,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 use ws_handshake::{
-    deflate_check_response, deflate_offer, Callback, ClientError, ClientHandshake, ClientStatus, DeflateAgreement, DeflateError, DeflateOptions,
-    Extension, PERMESSAGE_DEFLATE,
+    deflate_check_response, deflate_offer, Callback, ClientError, ClientHandshake, ClientStatus,
+    DeflateAgreement, DeflateError, DeflateOptions, Extension, PERMESSAGE_DEFLATE,
 };
 use ws_proto::Role;
 
@@ -169,7 +169,9 @@ pub(crate) fn deflate_codec(
 }
 
 /// The one permessage-deflate element of a response, if any.
-pub(crate) fn deflate_element(extensions: &[Extension]) -> Result<Option<&Extension>, DeflateError> {
+pub(crate) fn deflate_element(
+    extensions: &[Extension],
+) -> Result<Option<&Extension>, DeflateError> {
     let mut found = extensions.iter().filter(|e| e.name == PERMESSAGE_DEFLATE);
     let first = found.next();
     if found.next().is_some() {
@@ -307,10 +309,10 @@ async fn server_handshake_inner<T: Transport, C: Callback>(
             );
             Ok(accepted.into_stream(io, &buf[consumed..]))
         }
-        Err((error, response)) => {
-            let _ = write_all(&mut io, &ws_handshake::encode_refusal(&response)).await;
+        Err(refusal) => {
+            let _ = write_all(&mut io, &ws_handshake::encode_refusal(&refusal.response)).await;
             let _ = poll_fn(|cx| io.poll_shutdown(cx)).await;
-            Err(error.into())
+            Err(refusal.error.into())
         }
     }
 }

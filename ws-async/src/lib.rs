@@ -18,7 +18,7 @@ mod handshake;
 mod stream;
 mod transport;
 
-pub use accept::{accept_request, Accepted, Refusal};
+pub use accept::{accept_request, Accepted};
 pub use connect::connect_addr;
 #[cfg(feature = "futures-io")]
 pub use connect::{connect_futures_io, FuturesClientTransport};

@@ -43,7 +43,7 @@ pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionPa
 pub use server::{
     encode_refusal, encode_response, is_upgrade_request, offered_extensions, offered_protocols,
     parse_request, request_head, respond, respond_head, validate_request, Accept, Callback,
-    Negotiated, NoCallback, Reject, ServerConfig, ServerError,
+    Negotiated, NoCallback, Refusal, Reject, ServerConfig, ServerError,
 };
 
 use base64::Engine;

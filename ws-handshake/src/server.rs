@@ -394,6 +394,24 @@ pub struct Negotiated {
     pub extensions: Vec<Extension>,
 }
 
+/// A refused upgrade: why, and the response saying so (boxed: it is large and rare).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Refusal {
+    /// Why; its [`status`](ServerError::status) is the response's.
+    #[source]
+    pub error: ServerError,
+    /// The response refusing the upgrade: status, headers, body.
+    pub response: Box<Response<Vec<u8>>>,
+}
+
+impl From<ServerError> for Refusal {
+    fn from(error: ServerError) -> Self {
+        let response = Box::new(error.response());
+        Refusal { error, response }
+    }
+}
+
 /// Asks `callback` about a request from [`parse_request`] and produces the response bytes:
 /// `Ok` with the 101 response and what was negotiated, or `Err` with the error and the HTTP
 /// response refusing the upgrade. [`respond_head`], as bytes.
@@ -403,18 +421,18 @@ pub fn respond(
 ) -> Result<(Vec<u8>, Negotiated), (ServerError, Vec<u8>)> {
     match respond_head(request, callback) {
         Ok((response, negotiated)) => Ok((encode_response(&response), negotiated)),
-        Err((error, response)) => Err((error, encode_refusal(&response))),
+        Err(refusal) => Err((refusal.error, encode_refusal(&refusal.response))),
     }
 }
 
 /// Asks `callback` about a validated request (from [`parse_request`] or
 /// [`validate_request`]) and produces the response (RFC 6455 §4.2.2): `Ok` with the 101 head
-/// and what was negotiated, or `Err` with the error and the response refusing the upgrade
-/// (the callback's [`Reject`], or a 500 when it chose what the client did not offer).
+/// and what was negotiated, or the [`Refusal`] (the callback's [`Reject`], or a 500 when it
+/// chose what the client did not offer).
 pub fn respond_head(
     request: &Request<()>,
     callback: impl Callback,
-) -> Result<(Response<()>, Negotiated), (ServerError, Response<Vec<u8>>)> {
+) -> Result<(Response<()>, Negotiated), Refusal> {
     let accept = match callback.on_request(request) {
         Ok(accept) => accept,
         Err(reject) => {
@@ -422,13 +440,13 @@ pub fn respond_head(
             let mut response = Response::new(body);
             *response.status_mut() = reject.status;
             *response.headers_mut() = headers;
-            return Err((ServerError::Rejected(reject.status), response));
+            return Err(Refusal {
+                error: ServerError::Rejected(reject.status),
+                response: Box::new(response),
+            });
         }
     };
-    let fail = |error: ServerError| {
-        let response = error.response();
-        (error, response)
-    };
+    let fail = Refusal::from;
     if let Some(p) = &accept.protocol {
         if !offered_protocols(request).contains(&p.as_str()) {
             return Err(fail(ServerError::NotOffered(p.clone())));

@@ -253,10 +253,10 @@ fn head_and_bytes_give_the_same_response() {
     assert_eq!(bytes, encode_response(&response));
     // A rejection keeps its status, headers and body.
     let reject = |_: &Request<()>| Err(Reject::new(StatusCode::FORBIDDEN).body("no"));
-    let (err, refusal) = respond_head(&head, reject).unwrap_err();
-    assert_eq!(err, ServerError::Rejected(StatusCode::FORBIDDEN));
-    assert_eq!(refusal.status(), StatusCode::FORBIDDEN);
-    assert_eq!(refusal.body(), b"no");
+    let refusal = respond_head(&head, reject).unwrap_err();
+    assert_eq!(refusal.error, ServerError::Rejected(StatusCode::FORBIDDEN));
+    assert_eq!(refusal.response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refusal.response.body(), b"no");
 }
 
 #[test]
@@ -267,10 +267,13 @@ fn invalid_header_values_in_an_accept_are_500_not_a_panic() {
     );
     let (req, _) = parse(&text).unwrap().unwrap();
     let bad = Extension::new("permessage-deflate").param("x", Some("a\r\nb".to_string()));
-    let (err, response) =
+    let refusal =
         respond_head(&req, |_: &Request<()>| Ok(Accept::new().extension(bad))).unwrap_err();
-    assert!(matches!(err, ServerError::InvalidAccept(_)), "{err:?}");
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        matches!(refusal.error, ServerError::InvalidAccept(_)),
+        "{refusal:?}"
+    );
+    assert_eq!(refusal.response.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 proptest! {

@@ -9,6 +9,9 @@
 //! body. The connection must be served with upgrades on (hyper's
 //! `http1::Builder::serve_connection(..).with_upgrades()`; `axum::serve` does it).
 //!
+//! Of [`ServerConfig`], the stream settings and `deflate` apply; `handshake` (request head
+//! limits) and `handshake_timeout` do not, as hyper has read the request under its own limits.
+//!
 //! ```no_run
 //! use http_body_util::Full;
 //! use hyper::body::{Bytes, Incoming};
@@ -54,13 +57,14 @@
 //! # }
 //! ```
 
-use crate::{Callback, Error, NoCallback, ServerConfig, ServerError};
 use crate::http::{Request, Response};
+use crate::{Callback, Error, NoCallback, ServerConfig, ServerError};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use ws_async::ws_handshake::Refusal;
 use ws_async::Accepted;
 
 pub use ws_async::ws_handshake::is_upgrade_request;
@@ -75,14 +79,15 @@ pub struct Refused<B> {
     /// Why: its [`status`](ServerError::status) is the response's.
     #[source]
     pub error: ServerError,
-    /// The response to return: status, the headers the RFC asks for, a body.
-    pub response: Response<B>,
+    /// The response to return: status, the headers the RFC asks for, a body (boxed: it is
+    /// large and rare).
+    pub response: Box<Response<B>>,
 }
 
 impl<B> Refused<B> {
     /// The response to return from the service.
     pub fn into_response(self) -> Response<B> {
-        self.response
+        *self.response
     }
 }
 
@@ -110,18 +115,16 @@ where
     B: From<Vec<u8>>,
     C: Callback,
 {
-    let refuse = |error: ServerError, response: Response<Vec<u8>>| Refused {
-        error,
-        response: response.map(B::from),
+    let refuse = |refusal: Refusal| Refused {
+        error: refusal.error,
+        response: Box::new(refusal.response.map(B::from)),
     };
-    let (response, accepted) = ws_async::accept_request(request, callback, &config)
-        .map_err(|(error, response)| refuse(error, response))?;
+    let (response, accepted) =
+        ws_async::accept_request(request, callback, &config).map_err(refuse)?;
     // hyper puts this in every request of a connection that can be upgraded; without it (an
     // HTTP/2 connection, a request built by hand) a 101 would leave the client hanging.
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
-        let error = ServerError::UpgradeUnavailable;
-        let response = error.response();
-        return Err(refuse(error, response));
+        return Err(refuse(ServerError::UpgradeUnavailable.into()));
     };
     let protocol = accepted.negotiated().protocol.clone();
     Ok((
