@@ -9,6 +9,9 @@
 //! body. The connection must be served with upgrades on (hyper's
 //! `http1::Builder::serve_connection(..).with_upgrades()`; `axum::serve` does it).
 //!
+//! In axum 0.8, a handler taking `axum::extract::Request` calls the same functions and returns
+//! the response (axum's `Body` is built from the refusal's bytes); see `examples/src/axum_echo.rs`.
+//!
 //! Of [`ServerConfig`], the stream settings and `deflate` apply; `handshake` (request head
 //! limits) and `handshake_timeout` do not, as hyper has read the request under its own limits.
 //!
@@ -169,5 +172,44 @@ impl Future for HyperUpgrade {
         };
         let io = ws_async::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
         Poll::Ready(Ok(accepted.into_stream(io, &[])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(version: &str) -> Request<()> {
+        Request::builder()
+            .uri("/chat")
+            .header("host", "example.com")
+            .header("upgrade", "websocket")
+            .header("connection", "Upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", version)
+            .body(())
+            .unwrap()
+    }
+
+    #[test]
+    fn invalid_requests_are_refused_with_their_response() {
+        let refused = upgrade::<Vec<u8>, _>(&mut request("8"), ServerConfig::default())
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(refused.error, ServerError::UnsupportedVersion);
+        let response = refused.into_response();
+        assert_eq!(response.status(), 426);
+        assert_eq!(response.headers()["sec-websocket-version"], "13");
+        assert!(!response.body().is_empty());
+    }
+
+    #[test]
+    fn a_request_hyper_cannot_upgrade_gets_500_not_a_101() {
+        // Valid, but built by hand: no hyper connection stands behind it to hand over.
+        let refused = upgrade::<Vec<u8>, _>(&mut request("13"), ServerConfig::default())
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(refused.error, ServerError::UpgradeUnavailable);
+        assert_eq!(refused.response.status(), 500);
     }
 }
