@@ -5,6 +5,8 @@
 
 pub mod chat;
 
+pub mod axum_echo;
+
 use std::future::Future;
 use std::io::{self, BufRead};
 use std::sync::Arc;

@@ -11,9 +11,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 use ws_handshake::{
-    deflate_check_response, deflate_negotiate, deflate_offer, offered_extensions, Callback,
-    ClientError, ClientHandshake, ClientStatus, DeflateAgreement, DeflateError, DeflateOptions,
-    Extension, Proxy, ProxyError, PERMESSAGE_DEFLATE,
+    deflate_check_response, deflate_offer, Callback, ClientError, ClientHandshake, ClientStatus,
+    DeflateAgreement, DeflateError, DeflateOptions, Extension, Proxy, ProxyError,
+    PERMESSAGE_DEFLATE,
 };
 use ws_proto::Role;
 
@@ -198,7 +198,7 @@ impl ServerConfig {
 }
 
 /// The protocol core's codec for what the handshake agreed on.
-fn deflate_codec(
+pub(crate) fn deflate_codec(
     role: Role,
     agreed: &DeflateAgreement,
     local: &DeflateOptions,
@@ -214,7 +214,9 @@ fn deflate_codec(
 }
 
 /// The one permessage-deflate element of a response, if any.
-fn deflate_element(extensions: &[Extension]) -> Result<Option<&Extension>, DeflateError> {
+pub(crate) fn deflate_element(
+    extensions: &[Extension],
+) -> Result<Option<&Extension>, DeflateError> {
     let mut found = extensions.iter().filter(|e| e.name == PERMESSAGE_DEFLATE);
     let first = found.next();
     if found.next().is_some() {
@@ -352,44 +354,20 @@ async fn server_handshake_inner<T: Transport, C: Callback>(
             }
         }
     };
-    // The application decides first; permessage-deflate is then negotiated from the server
-    // settings unless the application accepted it itself.
-    let decide = |request: &http::Request<()>| {
-        let accept = callback.on_request(request)?;
-        Ok(match &config.deflate {
-            Some(options) if !accept.has_extension(PERMESSAGE_DEFLATE) => {
-                match deflate_negotiate(options, &offered_extensions(request)) {
-                    Some((element, _)) => accept.extension(element),
-                    None => accept,
-                }
-            }
-            _ => accept,
-        })
-    };
-    match ws_handshake::respond(&request, decide) {
-        Ok((response, negotiated)) => {
-            let local = config.deflate.clone().unwrap_or_default();
-            // The response element carries every agreed parameter.
-            let deflate = deflate_element(&negotiated.extensions)
-                .ok()
-                .flatten()
-                .and_then(|element| {
-                    deflate_check_response(&DeflateOptions::default(), element).ok()
-                })
-                .map(|agreed| deflate_codec(Role::Server, &agreed, &local));
-            write_all(&mut io, &response).await?;
-            tracing::debug!(uri = %request.uri(), compressed = deflate.is_some(), "websocket server handshake done");
-            let mut ws =
-                WebSocketStream::from_transport(io, Role::Server, &config.stream, &buf[consumed..]);
-            if let Some(codec) = deflate {
-                ws.set_extension(codec);
-            }
-            Ok(ws)
+    match crate::accept::accept_validated(&request, callback, config) {
+        Ok((response, accepted)) => {
+            write_all(&mut io, &ws_handshake::encode_response(&response)).await?;
+            tracing::debug!(
+                uri = %request.uri(),
+                extensions = ?accepted.negotiated().extensions,
+                "websocket server handshake done"
+            );
+            Ok(accepted.into_stream(io, &buf[consumed..]))
         }
-        Err((error, response)) => {
-            let _ = write_all(&mut io, &response).await;
+        Err(refusal) => {
+            let _ = write_all(&mut io, &ws_handshake::encode_refusal(&refusal.response)).await;
             let _ = poll_fn(|cx| io.poll_shutdown(cx)).await;
-            Err(error.into())
+            Err(refusal.error.into())
         }
     }
 }

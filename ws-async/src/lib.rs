@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod accept;
 mod adapter;
 mod connect;
 mod driver;
@@ -18,6 +19,7 @@ pub mod reconnect;
 mod stream;
 mod transport;
 
+pub use accept::{accept_request, Accepted};
 pub use connect::{connect_addr, connect_route};
 #[cfg(feature = "futures-io")]
 pub use connect::{connect_futures_io, FuturesClientTransport};

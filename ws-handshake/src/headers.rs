@@ -57,6 +57,30 @@ pub(crate) fn write_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
     }
 }
 
+/// [`write_headers`] for a server's response, with the handshake's own headers in the RFC's
+/// spelling: names are case-insensitive, but some hand-written clients are not.
+pub(crate) fn write_response_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
+    for (name, value) in headers {
+        out.extend_from_slice(rfc_spelling(name).as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn rfc_spelling(name: &HeaderName) -> &str {
+    use http::header::*;
+    match *name {
+        UPGRADE => "Upgrade",
+        CONNECTION => "Connection",
+        SEC_WEBSOCKET_ACCEPT => "Sec-WebSocket-Accept",
+        SEC_WEBSOCKET_PROTOCOL => "Sec-WebSocket-Protocol",
+        SEC_WEBSOCKET_EXTENSIONS => "Sec-WebSocket-Extensions",
+        SEC_WEBSOCKET_VERSION => "Sec-WebSocket-Version",
+        _ => name.as_str(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

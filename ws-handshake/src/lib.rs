@@ -11,6 +11,8 @@
 //!   produces the bytes to send.
 //! * Proxies: [`Proxy`] (explicit or [`Proxy::from_env`]) builds the `CONNECT` request and
 //!   [`parse_connect_response`] reads the proxy's answer, for tunnelling through HTTP proxies.
+//! * Server behind an HTTP library (hyper, axum): [`validate_request`] checks the parsed
+//!   request, [`respond_head`] gives the 101 response head (or the refusal) as `http` types.
 //!
 //! ```
 //! use ws_handshake::{parse_request, respond, ClientHandshake, ClientStatus, NoCallback, ServerConfig};
@@ -44,8 +46,9 @@ pub use deflate::{
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
 pub use proxy::{parse_connect_response, Proxy, ProxyError, DEFAULT_PROXY_MAX_HEAD};
 pub use server::{
-    offered_extensions, offered_protocols, parse_request, respond, Accept, Callback, Negotiated,
-    NoCallback, Reject, ServerConfig, ServerError,
+    encode_refusal, encode_response, is_upgrade_request, offered_extensions, offered_protocols,
+    parse_request, request_head, respond, respond_head, validate_request, Accept, Callback,
+    Negotiated, NoCallback, Refusal, Reject, ServerConfig, ServerError,
 };
 
 use base64::Engine;

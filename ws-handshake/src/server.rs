@@ -3,13 +3,13 @@
 
 use crate::accept_key;
 use crate::extensions::{format_extensions, parse_extensions, Extension};
-use crate::headers::{has_token, list_values, single, to_header_map, write_headers};
+use crate::headers::{has_token, list_values, single, to_header_map, write_response_headers};
 use base64::Engine;
 use http::header::{
-    CONNECTION, HOST, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
-    SEC_WEBSOCKET_VERSION, UPGRADE,
+    CONNECTION, HOST, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Version};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
 
 /// Limits on the request head, so a client cannot make the server buffer without bound.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +84,12 @@ pub enum ServerError {
     /// The application chose a subprotocol or extension the client did not offer. 500.
     #[error("the application chose {0:?}, which the client did not offer")]
     NotOffered(String),
+    /// The application's [`Accept`] holds a value that cannot be a header value. 500.
+    #[error("the application's choice {0:?} is not a valid header value")]
+    InvalidAccept(String),
+    /// The server cannot take the connection over (no HTTP/1.1 upgrade support on it). 500.
+    #[error("this connection cannot be upgraded")]
+    UpgradeUnavailable,
 }
 
 impl ServerError {
@@ -96,15 +102,21 @@ impl ServerError {
                 StatusCode::UPGRADE_REQUIRED
             }
             ServerError::Rejected(status) => *status,
-            ServerError::NotOffered(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ServerError::NotOffered(_)
+            | ServerError::InvalidAccept(_)
+            | ServerError::UpgradeUnavailable => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }
 
     /// The HTTP response answering this error: status, the headers the RFC asks for
-    /// (`Sec-WebSocket-Version: 13` with 426), `Connection: close` and a short text body.
-    pub fn response_bytes(&self) -> Vec<u8> {
-        let mut headers = HeaderMap::new();
+    /// (`Sec-WebSocket-Version: 13` with 426) and a short text body. For servers that write it
+    /// through an HTTP library (hyper, axum); [`response_bytes`](ServerError::response_bytes)
+    /// is the same response as bytes.
+    pub fn response(&self) -> Response<Vec<u8>> {
+        let mut response = Response::new(format!("{self}\n").into_bytes());
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
         match self {
             ServerError::UnsupportedVersion => {
                 headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
@@ -118,12 +130,42 @@ impl ServerError {
             }
             _ => {}
         }
-        error_response(self.status(), &headers, format!("{self}\n").as_bytes())
+        response
+    }
+
+    /// [`response`](ServerError::response) as bytes, with `Content-Length` and
+    /// `Connection: close`: the connection ends after it.
+    pub fn response_bytes(&self) -> Vec<u8> {
+        encode_refusal(&self.response())
     }
 }
 
-fn error_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+/// The bytes of a response refusing an upgrade: status line, headers, `Content-Length` (unless
+/// given), `Connection: close`, body.
+pub fn encode_refusal(response: &Response<Vec<u8>>) -> Vec<u8> {
+    let (status, headers, body) = (response.status(), response.headers(), response.body());
     let mut out = Vec::with_capacity(128 + body.len());
+    write_status_line(&mut out, status);
+    write_response_headers(&mut out, headers);
+    if !headers.contains_key(http::header::CONTENT_LENGTH) {
+        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// The bytes of a response head accepting an upgrade (from [`respond_head`]); the WebSocket
+/// connection starts right after them.
+pub fn encode_response(response: &Response<()>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_status_line(&mut out, response.status());
+    write_response_headers(&mut out, response.headers());
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn write_status_line(out: &mut Vec<u8>, status: StatusCode) {
     out.extend_from_slice(
         format!(
             "HTTP/1.1 {} {}\r\n",
@@ -132,13 +174,6 @@ fn error_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Vec<u
         )
         .as_bytes(),
     );
-    write_headers(&mut out, headers);
-    if !headers.contains_key(http::header::CONTENT_LENGTH) {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-    }
-    out.extend_from_slice(b"Connection: close\r\n\r\n");
-    out.extend_from_slice(body);
-    out
 }
 
 /// Reads an upgrade request from the bytes received so far (all of them, each time) and
@@ -165,18 +200,50 @@ pub fn parse_request(
     }
     let target = parsed.path.unwrap_or("/");
     let headers = to_header_map(parsed.headers).map_err(ServerError::Malformed)?;
-    validate(&headers)?;
     let mut request = Request::new(());
     *request.method_mut() = Method::GET;
     *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    validate_headers(request.headers())?;
     *request.uri_mut() = target
         .parse()
         .map_err(|_| ServerError::Malformed(format!("request target {target:?}")))?;
-    *request.headers_mut() = headers;
     Ok(Some((request, head_len)))
 }
 
-fn validate(headers: &HeaderMap) -> Result<(), ServerError> {
+/// Whether a request asks for a WebSocket upgrade (`Upgrade: websocket`), valid or not: a
+/// server routing requests sends these to [`validate_request`] (and answers the invalid ones
+/// with [`ServerError::response`]) and serves the others as plain HTTP.
+pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {
+    has_token(request.headers(), &UPGRADE, "websocket")
+}
+
+/// Validates an upgrade request that an HTTP library already parsed (hyper, axum), the checks
+/// [`parse_request`] makes after parsing (RFC 6455 §4.2.1): GET, HTTP/1.1, one `Host`,
+/// `Upgrade: websocket`, `Connection: upgrade`, a key of 16 base64 bytes, version 13, and
+/// well-formed extension offers.
+pub fn validate_request<B>(request: &Request<B>) -> Result<(), ServerError> {
+    if request.method() != Method::GET {
+        return Err(ServerError::MethodNotAllowed(request.method().to_string()));
+    }
+    if request.version() < Version::HTTP_11 {
+        return Err(ServerError::UnsupportedHttpVersion);
+    }
+    validate_headers(request.headers())
+}
+
+/// A copy of a request's head (method, target, version, headers) without its body or
+/// extensions: what a [`Callback`] sees.
+pub fn request_head<B>(request: &Request<B>) -> Request<()> {
+    let mut head = Request::new(());
+    *head.method_mut() = request.method().clone();
+    *head.uri_mut() = request.uri().clone();
+    *head.version_mut() = request.version();
+    *head.headers_mut() = request.headers().clone();
+    head
+}
+
+fn validate_headers(headers: &HeaderMap) -> Result<(), ServerError> {
     if !matches!(single(headers, &HOST), Ok(Some(_))) {
         return Err(ServerError::InvalidHost);
     }
@@ -327,27 +394,59 @@ pub struct Negotiated {
     pub extensions: Vec<Extension>,
 }
 
+/// A refused upgrade: why, and the response saying so (boxed: it is large and rare).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Refusal {
+    /// Why; its [`status`](ServerError::status) is the response's.
+    #[source]
+    pub error: ServerError,
+    /// The response refusing the upgrade: status, headers, body.
+    pub response: Box<Response<Vec<u8>>>,
+}
+
+impl From<ServerError> for Refusal {
+    fn from(error: ServerError) -> Self {
+        let response = Box::new(error.response());
+        Refusal { error, response }
+    }
+}
+
 /// Asks `callback` about a request from [`parse_request`] and produces the response bytes:
 /// `Ok` with the 101 response and what was negotiated, or `Err` with the error and the HTTP
-/// response refusing the upgrade.
+/// response refusing the upgrade. [`respond_head`], as bytes.
 pub fn respond(
     request: &Request<()>,
     callback: impl Callback,
 ) -> Result<(Vec<u8>, Negotiated), (ServerError, Vec<u8>)> {
+    match respond_head(request, callback) {
+        Ok((response, negotiated)) => Ok((encode_response(&response), negotiated)),
+        Err(refusal) => Err((refusal.error, encode_refusal(&refusal.response))),
+    }
+}
+
+/// Asks `callback` about a validated request (from [`parse_request`] or
+/// [`validate_request`]) and produces the response (RFC 6455 §4.2.2): `Ok` with the 101 head
+/// and what was negotiated, or the [`Refusal`] (the callback's [`Reject`], or a 500 when it
+/// chose what the client did not offer).
+pub fn respond_head(
+    request: &Request<()>,
+    callback: impl Callback,
+) -> Result<(Response<()>, Negotiated), Refusal> {
     let accept = match callback.on_request(request) {
         Ok(accept) => accept,
         Err(reject) => {
-            let error = ServerError::Rejected(reject.status);
-            return Err((
-                error,
-                error_response(reject.status, &reject.rest.0, &reject.rest.1),
-            ));
+            let (headers, body) = *reject.rest;
+            let mut response = Response::new(body);
+            *response.status_mut() = reject.status;
+            *response.headers_mut() = headers;
+            return Err(Refusal {
+                error: ServerError::Rejected(reject.status),
+                response: Box::new(response),
+            });
         }
     };
-    let fail = |error: ServerError| {
-        let bytes = error.response_bytes();
-        (error, bytes)
-    };
+    let fail = Refusal::from;
     if let Some(p) = &accept.protocol {
         if !offered_protocols(request).contains(&p.as_str()) {
             return Err(fail(ServerError::NotOffered(p.clone())));
@@ -366,29 +465,27 @@ pub fn respond(
         .get(SEC_WEBSOCKET_KEY)
         .map(|k| k.as_bytes().trim_ascii())
         .ok_or_else(|| fail(ServerError::InvalidKey))?;
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
-    );
-    out.extend_from_slice(b"Sec-WebSocket-Accept: ");
-    out.extend_from_slice(accept_key(key).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    let value = |text: String| {
+        HeaderValue::try_from(text.as_str()).map_err(|_| fail(ServerError::InvalidAccept(text)))
+    };
+    let mut response = Response::new(());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(SEC_WEBSOCKET_ACCEPT, value(accept_key(key))?);
     if let Some(p) = &accept.protocol {
-        out.extend_from_slice(format!("Sec-WebSocket-Protocol: {p}\r\n").as_bytes());
+        headers.insert(SEC_WEBSOCKET_PROTOCOL, value(p.clone())?);
     }
     if !accept.extensions.is_empty() {
-        out.extend_from_slice(
-            format!(
-                "Sec-WebSocket-Extensions: {}\r\n",
-                format_extensions(&accept.extensions)
-            )
-            .as_bytes(),
-        );
+        let extensions = format_extensions(&accept.extensions);
+        headers.insert(SEC_WEBSOCKET_EXTENSIONS, value(extensions)?);
     }
-    write_headers(&mut out, &accept.headers);
-    out.extend_from_slice(b"\r\n");
+    for (name, value) in &accept.headers {
+        headers.append(name, value.clone());
+    }
     Ok((
-        out,
+        response,
         Negotiated {
             protocol: accept.protocol,
             extensions: accept.extensions,

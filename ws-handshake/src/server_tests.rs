@@ -62,7 +62,7 @@ fn error_responses_carry_required_headers() {
         bytes.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
         "{bytes}"
     );
-    assert!(bytes.contains("sec-websocket-version: 13\r\n"));
+    assert!(bytes.contains("Sec-WebSocket-Version: 13\r\n"));
     assert!(bytes.contains("Connection: close\r\n"));
     let body = bytes.split("\r\n\r\n").nth(1).unwrap();
     assert!(bytes.contains(&format!("Content-Length: {}\r\n", body.len())));
@@ -152,6 +152,128 @@ fn extensions_and_extra_headers_in_the_response() {
     );
     assert!(resp.contains("set-cookie: a=b\r\n"));
     assert_eq!(negotiated.extensions.len(), 1);
+}
+
+/// A request as an HTTP library hands it over: parsed, with a body type of its own.
+fn library_request(text: &str) -> Request<Vec<u8>> {
+    let mut raw = [httparse::EMPTY_HEADER; 32];
+    let mut parsed = httparse::Request::new(&mut raw);
+    parsed.parse(text.as_bytes()).unwrap();
+    let mut builder = Request::builder()
+        .method(parsed.method.unwrap())
+        .uri(parsed.path.unwrap())
+        .version(if parsed.version == Some(0) {
+            Version::HTTP_10
+        } else {
+            Version::HTTP_11
+        });
+    for h in parsed.headers.iter() {
+        builder = builder.header(h.name, h.value);
+    }
+    builder.body(b"ignored".to_vec()).unwrap()
+}
+
+#[test]
+fn parsed_requests_are_validated_like_bytes() {
+    // The same cases as the byte parser, minus the one only a byte parser sees.
+    let cases = [
+        GOOD.replace("GET", "POST"),
+        GOOD.replace("HTTP/1.1", "HTTP/1.0"),
+        GOOD.replace("Host: server.example.com\r\n", ""),
+        GOOD.replace("Upgrade: websocket\r\n", "Upgrade: h2c\r\n"),
+        GOOD.replace("Connection: Upgrade\r\n", "Connection: keep-alive\r\n"),
+        GOOD.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", ""),
+        GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ=="),
+        GOOD.replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"),
+        GOOD.replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: foo; =\r\n\r\n"),
+    ];
+    for text in cases {
+        let from_bytes = parse(&text).unwrap_err();
+        let from_library = validate_request(&library_request(&text)).unwrap_err();
+        assert_eq!(from_library, from_bytes, "{text}");
+    }
+    validate_request(&library_request(GOOD)).unwrap();
+}
+
+#[test]
+fn error_response_heads_carry_required_headers() {
+    let err = validate_request(&library_request(
+        &GOOD.replace("Sec-WebSocket-Version: 13\r\n", ""),
+    ))
+    .unwrap_err();
+    let response = err.response();
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    assert_eq!(response.headers()["sec-websocket-version"], "13");
+    assert!(!response.body().is_empty());
+    let method = ServerError::MethodNotAllowed("POST".into()).response();
+    assert_eq!(method.headers()["allow"], "GET");
+}
+
+#[test]
+fn only_requests_asking_for_websocket_are_upgrade_requests() {
+    assert!(is_upgrade_request(&library_request(GOOD)));
+    // Invalid, but meant for us: validation answers it.
+    assert!(is_upgrade_request(&library_request(
+        &GOOD.replace("Sec-WebSocket-Version: 13\r\n", "")
+    )));
+    let plain = "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    assert!(!is_upgrade_request(&library_request(plain)));
+}
+
+#[test]
+fn head_and_bytes_give_the_same_response() {
+    let text = GOOD.replace(
+        "\r\n\r\n",
+        "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+    );
+    let library = library_request(&text);
+    let head = request_head(&library);
+    assert_eq!(head.uri(), library.uri());
+    assert_eq!(head.headers(), library.headers());
+    let decide = |_: &Request<()>| {
+        Ok(Accept::new()
+            .protocol("superchat")
+            .extension(Extension::new("permessage-deflate"))
+            .header(http::header::SET_COOKIE, HeaderValue::from_static("a=b")))
+    };
+    let (response, negotiated) = respond_head(&head, decide).unwrap();
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(
+        response.headers()["sec-websocket-accept"],
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    assert_eq!(response.headers()["sec-websocket-protocol"], "superchat");
+    assert_eq!(
+        response.headers()["sec-websocket-extensions"],
+        "permessage-deflate"
+    );
+    assert_eq!(negotiated.protocol.as_deref(), Some("superchat"));
+    let (parsed, _) = parse(&text).unwrap().unwrap();
+    let (bytes, _) = respond(&parsed, decide).unwrap();
+    assert_eq!(bytes, encode_response(&response));
+    // A rejection keeps its status, headers and body.
+    let reject = |_: &Request<()>| Err(Reject::new(StatusCode::FORBIDDEN).body("no"));
+    let refusal = respond_head(&head, reject).unwrap_err();
+    assert_eq!(refusal.error, ServerError::Rejected(StatusCode::FORBIDDEN));
+    assert_eq!(refusal.response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refusal.response.body(), b"no");
+}
+
+#[test]
+fn invalid_header_values_in_an_accept_are_500_not_a_panic() {
+    let text = GOOD.replace(
+        "\r\n\r\n",
+        "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+    );
+    let (req, _) = parse(&text).unwrap().unwrap();
+    let bad = Extension::new("permessage-deflate").param("x", Some("a\r\nb".to_string()));
+    let refusal =
+        respond_head(&req, |_: &Request<()>| Ok(Accept::new().extension(bad))).unwrap_err();
+    assert!(
+        matches!(refusal.error, ServerError::InvalidAccept(_)),
+        "{refusal:?}"
+    );
+    assert_eq!(refusal.response.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
 
 proptest! {

@@ -34,8 +34,14 @@
 //! }
 //! # }
 //! ```
+//!
+//! With the `hyper` feature, [`upgrade`] turns a request received by a hyper 1.x service (or an
+//! axum 0.8 handler) into a WebSocket stream.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+#[cfg(feature = "hyper")]
+pub mod upgrade;
 
 ws_async::adapter_api! {
     runtime: "tokio",

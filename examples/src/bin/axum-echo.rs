@@ -1,0 +1,12 @@
+//! WebSocket echo in an axum application: `cargo run -p examples --bin axum-echo --
+//! 127.0.0.1:9001`, then `echo-client-tokio ws://127.0.0.1:9001/ws`.
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_string());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, examples::axum_echo::router()).await
+}

@@ -1,0 +1,92 @@
+//! The server's decision on an upgrade request, shared by the byte handshake
+//! ([`server_handshake`](crate::server_handshake)) and by servers whose HTTP library already
+//! parsed the request (hyper, axum): the application's callback first, then permessage-deflate
+//! from the server settings, then the codec the stream is built with.
+
+use crate::driver::StreamConfig;
+use crate::handshake::{deflate_codec, deflate_element, ServerConfig};
+use crate::stream::WebSocketStream;
+use crate::transport::Transport;
+use http::{Request, Response};
+use ws_handshake::{
+    deflate_check_response, deflate_negotiate, offered_extensions, Callback, DeflateOptions,
+    Negotiated, Refusal, PERMESSAGE_DEFLATE,
+};
+use ws_proto::Role;
+
+/// What an accepted upgrade settled on (subprotocol, extensions), ready to turn the upgraded
+/// connection into a [`WebSocketStream`].
+#[derive(Debug)]
+pub struct Accepted {
+    negotiated: Negotiated,
+    deflate: Option<Box<ws_proto::PerMessageDeflate>>,
+    stream: StreamConfig,
+}
+
+impl Accepted {
+    /// The subprotocol and extensions of the 101 response.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// The WebSocket stream over the connection the 101 response was sent on, with `leftover`
+    /// bytes the HTTP server read past the request (frames the client sent early).
+    pub fn into_stream<T: Transport>(self, io: T, leftover: &[u8]) -> WebSocketStream<T> {
+        let mut ws = WebSocketStream::from_transport(io, Role::Server, &self.stream, leftover);
+        if let Some(codec) = self.deflate {
+            ws.set_extension(codec);
+        }
+        ws
+    }
+}
+
+/// Validates an upgrade request an HTTP library parsed (RFC 6455 §4.2.1), asks `callback`, and
+/// negotiates permessage-deflate under `config`: `Ok` with the 101 response head to send and
+/// the [`Accepted`] upgrade, or the [`Refusal`] with the response to send instead (400, 426
+/// with `Sec-WebSocket-Version: 13`, the callback's rejection, ...).
+pub fn accept_request<B, C: Callback>(
+    request: &Request<B>,
+    callback: C,
+    config: &ServerConfig,
+) -> Result<(Response<()>, Accepted), Refusal> {
+    ws_handshake::validate_request(request)?;
+    accept_validated(&ws_handshake::request_head(request), callback, config)
+}
+
+/// [`accept_request`] for a request already validated (by `ws_handshake::parse_request`).
+pub(crate) fn accept_validated<C: Callback>(
+    request: &Request<()>,
+    callback: C,
+    config: &ServerConfig,
+) -> Result<(Response<()>, Accepted), Refusal> {
+    // The application decides first; permessage-deflate is then negotiated from the server
+    // settings unless the application accepted it itself.
+    let decide = |request: &Request<()>| {
+        let accept = callback.on_request(request)?;
+        Ok(match &config.deflate {
+            Some(options) if !accept.has_extension(PERMESSAGE_DEFLATE) => {
+                match deflate_negotiate(options, &offered_extensions(request)) {
+                    Some((element, _)) => accept.extension(element),
+                    None => accept,
+                }
+            }
+            _ => accept,
+        })
+    };
+    let (response, negotiated) = ws_handshake::respond_head(request, decide)?;
+    let local = config.deflate.clone().unwrap_or_default();
+    // The response element carries every agreed parameter.
+    let deflate = deflate_element(&negotiated.extensions)
+        .ok()
+        .flatten()
+        .and_then(|element| deflate_check_response(&DeflateOptions::default(), element).ok())
+        .map(|agreed| deflate_codec(Role::Server, &agreed, &local));
+    Ok((
+        response,
+        Accepted {
+            negotiated,
+            deflate,
+            stream: config.stream.clone(),
+        },
+    ))
+}
