@@ -24,8 +24,8 @@ macro_rules! adapter_api {
         };
         pub use $crate::{http, ws_handshake, ws_proto};
         pub use $crate::{
-            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, ProtocolError,
-            Role, ServerConfig, State, StreamConfig, Timeout, Utf8Bytes, WebSocketReader,
+            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, PreparedMessage,
+            ProtocolError, Role, ServerConfig, State, StreamConfig, Timeout, Utf8Bytes, WebSocketReader,
             WebSocketSink,
         };
 

@@ -40,5 +40,6 @@ pub use http;
 pub use ws_handshake;
 pub use ws_proto;
 pub use ws_proto::{
-    CloseCode, CloseFrame, Frame, Message, OpCode, ProtocolError, Role, State, Timeout, Utf8Bytes,
+    CloseCode, CloseFrame, Frame, Message, OpCode, PreparedMessage, ProtocolError, Role, State,
+    Timeout, Utf8Bytes,
 };
