@@ -427,6 +427,16 @@ impl Subscriber {
         true
     }
 
+    /// Queues a message for this subscriber alone (a reply, a welcome), in order with what
+    /// its topics bring and under the same policy. Returns whether it was queued.
+    pub fn send_direct(&self, message: impl Into<Publish>) -> bool {
+        let message = message.into().0;
+        matches!(
+            self.queue.offer(&message),
+            Offer::Queued | Offer::QueuedDroppedOldest
+        )
+    }
+
     /// The topics joined.
     pub fn topics(&self) -> Vec<String> {
         lock(&self.topics).iter().map(|t| t.to_string()).collect()
