@@ -225,9 +225,13 @@ fn next_backoff(current: Duration, config: &RedisConfig) -> Duration {
     (current * 2).min(config.backoff_max)
 }
 
-/// Publishes in order, one at a time, so Redis sees our sequence in order. A message that fails
-/// is retried (on a new connection) for up to `publish_retry_for`; a retry after a lost reply
-/// may publish twice, which receivers drop by sequence number.
+/// Most messages sent to Redis in one pipeline.
+const PIPELINE: usize = 256;
+
+/// Publishes in order, in pipelines of what is waiting (one round trip per batch, not per
+/// message), so Redis sees our sequence in order. A batch that fails is retried (on a new
+/// connection) for up to `publish_retry_for` after its oldest message was queued; a retry
+/// after a lost reply may publish some twice, which receivers drop by sequence number.
 async fn publisher(
     client: redis::Client,
     config: RedisConfig,
@@ -236,10 +240,14 @@ async fn publisher(
 ) {
     let mut conn: Option<redis::aio::MultiplexedConnection> = None;
     let mut backoff = config.backoff_min;
-    while let Some((queued_at, channel, payload)) = outgoing.recv().await {
+    let mut batch = Vec::with_capacity(PIPELINE);
+    while outgoing.recv_many(&mut batch, PIPELINE).await > 0 {
         loop {
-            if queued_at.elapsed() > config.publish_retry_for || outgoing.is_closed() {
-                counters.publish_dropped.fetch_add(1, Ordering::Relaxed);
+            let oldest = batch.first().map(|(queued_at, _, _)| *queued_at);
+            if oldest.is_none_or(|t| t.elapsed() > config.publish_retry_for) || outgoing.is_closed() {
+                counters
+                    .publish_dropped
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 break;
             }
             if conn.is_none() {
@@ -251,12 +259,16 @@ async fn publisher(
                 }
             }
             if let Some(c) = conn.as_mut() {
-                let mut command = redis::cmd("PUBLISH");
-                command.arg(&channel).arg(&payload[..]);
-                let publish = command.query_async::<i64>(c);
+                let mut pipe = redis::pipe();
+                for (_, channel, payload) in &batch {
+                    pipe.cmd("PUBLISH").arg(channel).arg(&payload[..]).ignore();
+                }
+                let publish = pipe.query_async::<()>(c);
                 match tokio::time::timeout(config.command_timeout, publish).await {
-                    Ok(Ok(_)) => {
-                        counters.published.fetch_add(1, Ordering::Relaxed);
+                    Ok(Ok(())) => {
+                        counters
+                            .published
+                            .fetch_add(batch.len() as u64, Ordering::Relaxed);
                         backoff = config.backoff_min;
                         break;
                     }
@@ -268,6 +280,7 @@ async fn publisher(
             tokio::time::sleep(backoff).await;
             backoff = next_backoff(backoff, &config);
         }
+        batch.clear();
     }
 }
 
