@@ -63,8 +63,7 @@ pub async fn start_node(
         while let Ok((tcp, _)) = listener.accept().await {
             let (hub, server) = (node.clone(), server.clone());
             tokio::spawn(async move {
-                let accepted =
-                    ws_tokio::accept_with(tcp, ws_tokio::NoCallback, server).await;
+                let accepted = ws_tokio::accept_with(tcp, ws_tokio::NoCallback, server).await;
                 if let Ok(ws) = accepted {
                     session(hub.subscriber(), ws).await;
                 }

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use tests::hub_node::session;
 use tests::{request, within, Handler, Runtime, ServeOptions};
 use ws_async::ws_handshake::DeflateOptions;
-use ws_async::{
-    ClientConfig, CloseCode, Message, ServerConfig, Transport, WebSocketStream,
-};
+use ws_async::{ClientConfig, CloseCode, Message, ServerConfig, Transport, WebSocketStream};
 use ws_hub::{Hub, HubConfig, SlowPolicy};
 
 fn hub_handler<T: Transport + Send + 'static>(hub: Hub) -> Handler<T> {
@@ -82,7 +80,10 @@ fn fan_out_with<R: Runtime>(server: ServerConfig, client: ClientConfig, shared_e
                     .filter(|t| t[..4].parse::<usize>().unwrap() % CLIENTS == from)
                     .cloned()
                     .collect();
-                let expected: Vec<_> = (0..MESSAGES).filter(|i| i % CLIENTS == from).map(body).collect();
+                let expected: Vec<_> = (0..MESSAGES)
+                    .filter(|i| i % CLIENTS == from)
+                    .map(body)
+                    .collect();
                 assert_eq!(mine, expected, "{}: publisher {from}", R::NAME);
             }
         }

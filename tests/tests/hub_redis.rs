@@ -21,7 +21,10 @@ async fn node(redis: &RedisServer) -> (Hub, Arc<RedisBackplane>) {
     let config = RedisConfig::new(redis.url())
         .backoff(Duration::from_millis(20), Duration::from_millis(200));
     let (backplane, incoming) = RedisBackplane::start(config).expect("valid URL");
-    let hub = Hub::with_backplane(HubConfig::default().queue_capacity(10_000), backplane.clone());
+    let hub = Hub::with_backplane(
+        HubConfig::default().queue_capacity(10_000),
+        backplane.clone(),
+    );
     tokio::spawn(hub.run_backplane(incoming));
     (hub, backplane)
 }
@@ -55,7 +58,10 @@ async fn collect(sub: &Subscriber, count: usize) -> Vec<String> {
 }
 
 fn from(got: &[String], prefix: &str) -> Vec<String> {
-    got.iter().filter(|t| t.starts_with(prefix)).cloned().collect()
+    got.iter()
+        .filter(|t| t.starts_with(prefix))
+        .cloned()
+        .collect()
 }
 
 fn numbered(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
@@ -204,7 +210,10 @@ fn clients_on_different_nodes_all_get_every_message() {
                 }
             }
             for c in 0..senders {
-                assert_eq!(from(&got, &format!("c{c}-")), numbered(&format!("c{c}-"), 0..PER_CLIENT));
+                assert_eq!(
+                    from(&got, &format!("c{c}-")),
+                    numbered(&format!("c{c}-"), 0..PER_CLIENT)
+                );
             }
         }
         for ws in &mut clients {

@@ -292,7 +292,10 @@ impl<T: Transport> Driver<T> {
         self.conn.send_frame(frame).map_err(Error::from)
     }
 
-    pub(crate) fn send_prepared(&mut self, message: &ws_proto::PreparedMessage) -> Result<(), Error> {
+    pub(crate) fn send_prepared(
+        &mut self,
+        message: &ws_proto::PreparedMessage,
+    ) -> Result<(), Error> {
         if self.finished {
             return Err(Error::ConnectionClosed);
         }

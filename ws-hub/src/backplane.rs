@@ -186,7 +186,10 @@ mod tests {
         };
         let wire = env.encode();
         let back = Envelope::decode(wire.clone()).unwrap();
-        assert_eq!((back.node, back.seq, &*back.topic), (NodeId(7), 42, "prices/ACME"));
+        assert_eq!(
+            (back.node, back.seq, &*back.topic),
+            (NodeId(7), 42, "prices/ACME")
+        );
         assert_eq!(back.message.payload(), env.message.payload());
         assert_eq!(back.message.opcode(), OpCode::Text);
         for cut in 0..wire.len() - 6 {

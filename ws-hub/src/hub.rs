@@ -20,7 +20,8 @@ pub struct HubConfig {
     pub queue_capacity: usize,
     /// What happens to a full queue. Default [`SlowPolicy::DropOldest`].
     pub policy: SlowPolicy,
-    /// Longest topic name, in bytes. Default 256.
+    /// Longest topic name, in bytes. Default 256; at most 65 535 (the backplane envelope's
+    /// limit), larger values are lowered to it.
     pub max_topic_len: usize,
     /// Most topics one subscriber may join. Default 1024.
     pub max_topics_per_subscriber: usize,
@@ -153,7 +154,8 @@ impl Hub {
         Self::build(config, Some(backplane))
     }
 
-    fn build(config: HubConfig, backplane: Option<Arc<dyn Backplane>>) -> Hub {
+    fn build(mut config: HubConfig, backplane: Option<Arc<dyn Backplane>>) -> Hub {
+        config.max_topic_len = config.max_topic_len.min(u16::MAX as usize);
         let dedup = Dedup::new(config.max_remote_nodes);
         Hub {
             inner: Arc::new(Inner {

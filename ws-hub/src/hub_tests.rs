@@ -33,7 +33,10 @@ fn one_publish_reaches_every_subscriber_with_the_same_bytes() {
     }
     assert!(other.try_next().is_none());
     let stats = hub.stats();
-    assert_eq!((stats.topics, stats.subscribers, stats.queued), (2, 101, 100));
+    assert_eq!(
+        (stats.topics, stats.subscribers, stats.queued),
+        (2, 101, 100)
+    );
 }
 
 #[test]
@@ -203,7 +206,9 @@ fn remote_messages_are_delivered_once_and_our_echo_is_ignored() {
         node: hub.node_id(),
         ..remote(0, 9, "echo")
     }));
-    let got: Vec<_> = std::iter::from_fn(|| sub.try_next()).map(|n| payload(Some(n))).collect();
+    let got: Vec<_> = std::iter::from_fn(|| sub.try_next())
+        .map(|n| payload(Some(n)))
+        .collect();
     assert_eq!(got, ["a", "b", "c"]);
     assert_eq!(hub.stats().remote_ignored, 2);
 }

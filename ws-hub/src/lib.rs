@@ -29,6 +29,34 @@
 //!     other => panic!("{other:?}"),
 //! }
 //! ```
+//!
+//! A server on tokio with Redis (the same per-connection code runs on async-std and smol with
+//! [`Hub::new`], or with another [`Backplane`]):
+//!
+//! ```rust,ignore
+//! use ws_hub::{Hub, HubConfig, RedisBackplane, RedisConfig};
+//!
+//! // Once per process, inside the tokio runtime.
+//! let (backplane, incoming) = RedisBackplane::start(RedisConfig::new("redis://127.0.0.1:6379/"))?;
+//! let hub = Hub::with_backplane(HubConfig::default(), backplane.clone());
+//! tokio::spawn(hub.run_backplane(incoming));
+//!
+//! // Per connection, in its task.
+//! let ws = ws_tokio::accept(tcp).await?;
+//! let sub = hub.subscriber();
+//! sub.subscribe("room:lobby")?;
+//! let (mut sink, mut reader) = ws.split();
+//! let forwarding = ws_hub::forward(&sub, &mut sink);
+//! let reading = async {
+//!     while let Some(Ok(message)) = reader.recv().await {
+//!         if let ws_tokio::Message::Text(text) = message {
+//!             hub.publish("room:lobby", text); // to every node's subscribers, framed once here
+//!         }
+//!     }
+//! };
+//! futures::future::select(std::pin::pin!(forwarding), std::pin::pin!(reading)).await;
+//! // Dropping `sub` leaves its topics.
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -17,7 +17,8 @@ pub enum SlowPolicy {
     /// end is better than one in the middle).
     DropNewest,
     /// Disconnect the subscriber with this close code, 1008 (policy violation) or 1013 (try
-    /// again later); see [`SlowPolicy::disconnect`]. Queued messages are discarded.
+    /// again later); see [`SlowPolicy::disconnect`]. Queued messages are discarded. Any other
+    /// code is sent as 1013.
     Disconnect(CloseCode),
 }
 
@@ -95,6 +96,12 @@ pub(crate) struct Queue {
 impl Queue {
     pub(crate) fn new(capacity: usize, policy: SlowPolicy) -> Self {
         let capacity = capacity.max(1);
+        let policy = match policy {
+            SlowPolicy::Disconnect(code) if !matches!(code.0, 1008 | 1013) => {
+                SlowPolicy::TRY_AGAIN_LATER
+            }
+            other => other,
+        };
         Queue {
             state: Mutex::new(State {
                 // Room for a burst up front; grows (once) towards the capacity if needed.
@@ -249,5 +256,11 @@ mod tests {
     fn only_1008_and_1013_disconnect() {
         assert!(SlowPolicy::disconnect(CloseCode(1008)).is_ok());
         assert!(SlowPolicy::disconnect(CloseCode(1000)).is_err());
+        let q = Queue::new(1, SlowPolicy::Disconnect(CloseCode(1000)));
+        fill(&q, 2);
+        match q.try_pop() {
+            Some(Next::Disconnect(frame)) => assert_eq!(frame.code, CloseCode(1013)),
+            other => panic!("{other:?}"),
+        }
     }
 }

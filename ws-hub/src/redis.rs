@@ -140,8 +140,13 @@ impl RedisBackplane {
     /// Outside a tokio runtime.
     pub fn start(
         config: RedisConfig,
-    ) -> Result<(Arc<RedisBackplane>, impl Stream<Item = Envelope> + Send + 'static), redis::RedisError>
-    {
+    ) -> Result<
+        (
+            Arc<RedisBackplane>,
+            impl Stream<Item = Envelope> + Send + 'static,
+        ),
+        redis::RedisError,
+    > {
         let client = redis::Client::open(config.url.as_str())?;
         let counters = Arc::new(Counters::default());
         let (outgoing, outgoing_rx) = mpsc::channel(config.outgoing_capacity.max(1));
@@ -207,7 +212,9 @@ impl Backplane for RedisBackplane {
             .try_send((Instant::now(), channel, envelope.encode()))
             .is_err()
         {
-            self.counters.publish_dropped.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .publish_dropped
+                .fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -244,7 +251,8 @@ async fn publisher(
     while outgoing.recv_many(&mut batch, PIPELINE).await > 0 {
         loop {
             let oldest = batch.first().map(|(queued_at, _, _)| *queued_at);
-            if oldest.is_none_or(|t| t.elapsed() > config.publish_retry_for) || outgoing.is_closed() {
+            if oldest.is_none_or(|t| t.elapsed() > config.publish_retry_for) || outgoing.is_closed()
+            {
                 counters
                     .publish_dropped
                     .fetch_add(batch.len() as u64, Ordering::Relaxed);

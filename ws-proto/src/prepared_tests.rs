@@ -46,7 +46,10 @@ fn plain_server_frames_are_the_same_bytes_as_a_normal_send() {
         a.send_prepared(&prepared).unwrap();
         b.send(Message::Binary(payload)).unwrap();
         assert_eq!(a.take_output(), b.take_output(), "len {len}");
-        assert_eq!(prepared.frame_len(), len + FrameHeader::new(OpCode::Binary, len as u64).encoded_len());
+        assert_eq!(
+            prepared.frame_len(),
+            len + FrameHeader::new(OpCode::Binary, len as u64).encoded_len()
+        );
     }
 }
 
@@ -88,7 +91,8 @@ fn no_context_takeover_compresses_once_for_every_connection() {
     assert_eq!(prepared.cached_encodings(), 1);
     // And a peer inflates it to the original.
     let mut conn = server(Some(&config));
-    conn.send(Message::text("warm-up that must not matter")).unwrap();
+    conn.send(Message::text("warm-up that must not matter"))
+        .unwrap();
     conn.send_prepared(&prepared).unwrap();
     let got = decoded_by_peer(&mut conn, &mut client(Some(&config)));
     assert_eq!(got[1], Message::text(text));

@@ -15,7 +15,9 @@ use bench::alloc::{stats, CountingAlloc};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ws_hub::{Hub, HubConfig, Next, RedisBackplane, RedisConfig};
-use ws_proto::{Config, Connection, DeflateConfig, Message, PerMessageDeflate, PreparedMessage, Role};
+use ws_proto::{
+    Config, Connection, DeflateConfig, Message, PerMessageDeflate, PreparedMessage, Role,
+};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -113,7 +115,11 @@ fn fan_out() {
                 println!(
                     "| {subs} | {} KiB | {} | {:.1} | {:.1} | {:.1} | {:.3} |",
                     size / 1024,
-                    if deflate { "no context takeover" } else { "off" },
+                    if deflate {
+                        "no context takeover"
+                    } else {
+                        "off"
+                    },
                     ns_per_sub(once, subs),
                     ns_per_sub(per_conn, subs),
                     per_conn.as_secs_f64() / once.as_secs_f64(),
