@@ -214,6 +214,27 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_decode_or_fail_without_panicking(bytes: Vec<u8>) {
+            let _ = Envelope::decode(bytes.into());
+        }
+
+        #[test]
+        fn envelopes_round_trip(node: u64, seq: u64, topic in ".{0,40}", payload: Vec<u8>, text: bool) {
+            let message = if text {
+                PreparedMessage::text(String::from_utf8_lossy(&payload).into_owned())
+            } else {
+                PreparedMessage::binary(payload)
+            };
+            let env = Envelope { node: NodeId(node), seq, topic: topic.as_str().into(), message };
+            let back = Envelope::decode(env.encode()).unwrap();
+            proptest::prop_assert_eq!((back.node, back.seq, &*back.topic), (env.node, seq, topic.as_str()));
+            proptest::prop_assert_eq!(back.message.opcode(), env.message.opcode());
+            proptest::prop_assert_eq!(back.message.payload(), env.message.payload());
+        }
+    }
+
     #[test]
     fn dedup_accepts_each_sequence_once_and_is_bounded() {
         let mut d = Dedup::new(2);
