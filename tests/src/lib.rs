@@ -5,8 +5,10 @@
 //! a client of one runtime can talk to a server of another.
 #![forbid(unsafe_code)]
 
+pub mod hub_node;
 pub mod load;
 pub mod raw;
+pub mod redis_server;
 pub mod restartable;
 pub mod runtimes;
 pub mod tinyproxy;

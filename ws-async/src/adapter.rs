@@ -25,9 +25,9 @@ macro_rules! adapter_api {
         };
         pub use $crate::{http, ws_handshake, ws_proto};
         pub use $crate::{
-            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, ProtocolError,
-            Role, ServerConfig, State, StreamConfig, Timeout, Utf8Bytes, WebSocketReader,
-            WebSocketSink,
+            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, PreparedMessage,
+            ProtocolError, Role, ServerConfig, State, StreamConfig, Timeout, Utf8Bytes,
+            WebSocketReader, WebSocketSink,
         };
 
         #[doc = concat!("A WebSocket stream over a ", $runtime, " byte stream `S`.")]

@@ -292,6 +292,16 @@ impl<T: Transport> Driver<T> {
         self.conn.send_frame(frame).map_err(Error::from)
     }
 
+    pub(crate) fn send_prepared(
+        &mut self,
+        message: &ws_proto::PreparedMessage,
+    ) -> Result<(), Error> {
+        if self.finished {
+            return Err(Error::ConnectionClosed);
+        }
+        self.conn.send_prepared(message).map_err(Error::from)
+    }
+
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
         if self.conn.timed_out().is_some() {

@@ -44,5 +44,6 @@ pub use ws_handshake;
 pub use ws_handshake::{Proxy, ProxyError};
 pub use ws_proto;
 pub use ws_proto::{
-    CloseCode, CloseFrame, Frame, Message, OpCode, ProtocolError, Role, State, Timeout, Utf8Bytes,
+    CloseCode, CloseFrame, Frame, Message, OpCode, PreparedMessage, ProtocolError, Role, State,
+    Timeout, Utf8Bytes,
 };

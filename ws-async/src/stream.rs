@@ -9,7 +9,7 @@ use futures_util::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
-use ws_proto::{CloseFrame, Frame, Message, Role, State};
+use ws_proto::{CloseFrame, Frame, Message, PreparedMessage, Role, State};
 
 /// A WebSocket connection over a transport, after the opening handshake.
 ///
@@ -71,6 +71,20 @@ impl<T: Transport> WebSocketStream<T> {
         poll_fn(|cx| self.driver.poll_ready(cx)).await?;
         self.driver.send_frame(frame)?;
         poll_fn(|cx| self.driver.poll_flush(cx)).await
+    }
+
+    /// Sends a message encoded once for many connections (see
+    /// [`ws_proto::Connection::send_prepared`]: a server queues the shared bytes) and flushes it.
+    pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        self.feed_prepared(message).await?;
+        poll_fn(|cx| self.driver.poll_flush(cx)).await
+    }
+
+    /// Queues a prepared message without flushing, waiting first while the write buffer is
+    /// full; flush later (`SinkExt::flush`) to write a batch with fewer system calls.
+    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| self.driver.poll_ready(cx)).await?;
+        self.driver.send_prepared(message)
     }
 
     /// Runs the closing handshake (RFC 6455 §7.1.2): sends a close frame (with `frame`'s code
@@ -199,6 +213,19 @@ impl<T: Transport> WebSocketSink<T> {
         poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
         lock(&self.shared).start_send(message)?;
         poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
+    }
+
+    /// Sends a message encoded once for many connections and flushes it (see
+    /// [`WebSocketStream::send_prepared`]).
+    pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        self.feed_prepared(message).await?;
+        poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
+    }
+
+    /// Queues a prepared message without flushing (see [`WebSocketStream::feed_prepared`]).
+    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
+        lock(&self.shared).send_prepared(message)
     }
 
     /// Sends a close frame and flushes it; the reading half then sees the peer's close and

@@ -8,6 +8,7 @@ use crate::frame::{Frame, FrameHeader, OpCode};
 use crate::mask::{apply_mask, MaskingKey};
 use crate::message::{Event, Message};
 use crate::output::Output;
+use crate::prepared::PreparedMessage;
 use crate::timers::{Due, Limits, Timeout, Timers};
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -486,6 +487,38 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues a message encoded once for many connections (see [`PreparedMessage`]).
+    ///
+    /// A server connection queues the shared frame bytes: as they are, or, when its extension's
+    /// encoding carries no state between messages (permessage-deflate without server context
+    /// takeover), the encoding shared by every connection with the same parameters. Otherwise
+    /// (a client, whose frames are masked with a fresh key each; an extension with context
+    /// takeover) the message is encoded for this connection alone, like [`send`](Self::send).
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.sending_fragments {
+            return Err(SendError::InvalidFrameSequence);
+        }
+        if self.role == Role::Client {
+            return self.send_data(message.opcode(), message.payload());
+        }
+        let encoded = match self.extension.as_mut() {
+            None => message.plain().clone(),
+            Some(extension) => {
+                let shared = extension
+                    .shared_encoding()
+                    .and_then(|key| message.encoded_for(key, |payload| extension.encode(payload)));
+                match shared {
+                    Some(encoded) => encoded,
+                    None => return self.send_data(message.opcode(), message.payload()),
+                }
+            }
+        };
+        self.out.push_encoded(&encoded.head);
+        self.out.push_encoded(&encoded.body);
+        Ok(())
+    }
+
     fn send_control(&mut self, opcode: OpCode, payload: &Bytes) -> Result<(), SendError> {
         self.check_can_send()?;
         if payload.len() > 125 {
@@ -735,6 +768,10 @@ mod tests;
 #[cfg(test)]
 #[path = "extension_tests.rs"]
 mod extension_tests;
+
+#[cfg(test)]
+#[path = "prepared_tests.rs"]
+mod prepared_tests;
 
 #[cfg(test)]
 #[path = "timer_tests.rs"]

@@ -3,7 +3,7 @@
 use crate::close::CloseCode;
 use crate::connection::Role;
 use crate::error::ProtocolError;
-use crate::extension::{Extension, Rsv};
+use crate::extension::{EncodingKey, Extension, Rsv};
 use bytes::{Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -28,6 +28,39 @@ pub struct DeflateConfig {
     pub level: u32,
     /// Local: data messages shorter than this are sent uncompressed. Default 64 bytes.
     pub threshold: usize,
+}
+
+impl DeflateConfig {
+    /// Whether messages sent by `role` can be compressed once and the bytes shared by every
+    /// connection with the same parameters: true without context takeover on that side. RFC
+    /// 7692 §7.1.1: the sender then compresses each message from an empty LZ77 window, so the
+    /// output depends only on the message, the window size, the level and the threshold. With
+    /// context takeover each message refers back to the connection's own history.
+    pub fn shares_encoding(&self, role: Role) -> bool {
+        match role {
+            Role::Server => self.server_no_context_takeover,
+            Role::Client => self.client_no_context_takeover,
+        }
+    }
+
+    /// The key under which `role`'s encodings are shared, when they can be.
+    fn encoding_key(&self, role: Role) -> Option<EncodingKey> {
+        if !self.shares_encoding(role) {
+            return None;
+        }
+        let bits = match role {
+            Role::Server => self.server_max_window_bits,
+            Role::Client => self.client_max_window_bits,
+        };
+        // Window as run (see `window`), level as clamped in `new`, then the threshold.
+        let params = u64::from(window(bits))
+            | (u64::from(self.level.min(9)) << 8)
+            | ((self.threshold.min(u32::MAX as usize) as u64) << 16);
+        Some(EncodingKey {
+            extension: "permessage-deflate",
+            params,
+        })
+    }
 }
 
 impl Default for DeflateConfig {
@@ -55,6 +88,8 @@ pub struct PerMessageDeflate {
     /// §7.2.3.5): the rest of its payload is ignored and the next message starts a new stream.
     stream_ended: bool,
     threshold: usize,
+    /// Set when our encodings can be shared (see [`DeflateConfig::shares_encoding`]).
+    shared_key: Option<EncodingKey>,
 }
 
 impl std::fmt::Debug for PerMessageDeflate {
@@ -100,6 +135,7 @@ impl PerMessageDeflate {
             reset_decompress: peer_reset,
             stream_ended: false,
             threshold: config.threshold,
+            shared_key: config.encoding_key(role),
         }
     }
 
@@ -210,6 +246,10 @@ impl Extension for PerMessageDeflate {
         }
         Some((Rsv::RSV1, Bytes::from(out)))
     }
+
+    fn shared_encoding(&self) -> Option<EncodingKey> {
+        self.shared_key
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +353,34 @@ mod tests {
         .unwrap();
         d.decode(&[0xff, 0xff], true, &mut out, 100).unwrap();
         assert_eq!(&out[..], b"Hello");
+    }
+
+    #[test]
+    fn only_no_context_takeover_shares_encodings_and_equal_parameters_give_equal_bytes() {
+        let shared = DeflateConfig {
+            server_no_context_takeover: true,
+            ..DeflateConfig::default()
+        };
+        assert!(shared.shares_encoding(Role::Server));
+        assert!(!shared.shares_encoding(Role::Client));
+        let mut a = PerMessageDeflate::new(Role::Server, &shared);
+        let mut b = PerMessageDeflate::new(Role::Server, &shared);
+        assert!(a.shared_encoding().is_some());
+        assert_eq!(a.shared_encoding(), b.shared_encoding());
+        let msg = "the same message, the same bytes ".repeat(20);
+        // `a` has sent other messages before: without context takeover it does not matter.
+        a.encode("something else entirely ".repeat(10).as_bytes());
+        assert_eq!(a.encode(msg.as_bytes()), b.encode(msg.as_bytes()));
+        let other_level = PerMessageDeflate::new(
+            Role::Server,
+            &DeflateConfig {
+                level: 6,
+                ..shared.clone()
+            },
+        );
+        assert_ne!(other_level.shared_encoding(), a.shared_encoding());
+        let takeover = PerMessageDeflate::new(Role::Server, &DeflateConfig::default());
+        assert_eq!(takeover.shared_encoding(), None);
     }
 
     #[test]

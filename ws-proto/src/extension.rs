@@ -66,4 +66,23 @@ pub trait Extension: Send + fmt::Debug {
     /// Encodes a whole outgoing data message: the RSV bits to set on its first frame and the
     /// payload to send, or `None` to send it unchanged (for example below a size threshold).
     fn encode(&mut self, payload: &[u8]) -> Option<(Rsv, Bytes)>;
+
+    /// Whether this extension's encoding of a message depends only on the message and on the
+    /// returned key (no state carried from earlier messages): then every connection with an
+    /// equal key encodes a message to the same bytes, and a
+    /// [`PreparedMessage`](crate::PreparedMessage) encodes it once for all of them. `None`, the
+    /// default, when the encoding depends on what was sent before.
+    fn shared_encoding(&self) -> Option<EncodingKey> {
+        None
+    }
+}
+
+/// Names an extension's encoding: equal keys promise equal bytes for equal messages (see
+/// [`Extension::shared_encoding`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EncodingKey {
+    /// The extension (its token, such as `permessage-deflate`).
+    pub extension: &'static str,
+    /// Every local and negotiated parameter that changes the encoded bytes, packed.
+    pub params: u64,
 }

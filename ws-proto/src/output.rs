@@ -55,6 +55,23 @@ impl Output {
         }
     }
 
+    /// Queues bytes already encoded (a prepared frame, the same for every connection): small
+    /// ones are copied like any frame, larger ones queued by reference.
+    pub(crate) fn push_encoded(&mut self, bytes: &Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.len += bytes.len();
+        if bytes.len() < ZERO_COPY_MIN {
+            self.staging.extend_from_slice(bytes);
+        } else {
+            if !self.staging.is_empty() {
+                self.chunks.push_back(self.staging.split().freeze());
+            }
+            self.chunks.push_back(bytes.clone());
+        }
+    }
+
     /// The first contiguous run of queued bytes.
     pub(crate) fn first(&self) -> &[u8] {
         self.chunks
