@@ -2,6 +2,13 @@
 //! proxy is used, TLS for `wss://`, then the opening handshake. The adapters only open the TCP
 //! connection (to the server or to the proxy) with their runtime.
 
+// Without a runtime's I/O feature there is nothing to tunnel or connect over: the shared
+// helpers below are only used by `connect_tokio` / `connect_futures_io`.
+#![cfg_attr(
+    not(any(feature = "tokio", feature = "futures-io")),
+    allow(dead_code, unused_imports)
+)]
+
 use crate::either::MaybeTls;
 use crate::error::Error;
 use crate::handshake::{

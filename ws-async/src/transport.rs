@@ -38,6 +38,7 @@ pub trait Transport: Unpin {
 }
 
 /// How much spare room to have before each read.
+#[cfg_attr(not(any(feature = "tokio", feature = "futures-io")), allow(dead_code))]
 pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// Room for a read into an empty, never-grown buffer: enough for a handshake request or a
