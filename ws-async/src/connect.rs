@@ -18,6 +18,8 @@ use crate::stream::WebSocketStream;
 use crate::transport::Transport;
 use bytes::BytesMut;
 use futures_util::future::poll_fn;
+use rustls::pki_types::ServerName;
+use std::future::Future;
 use ws_handshake::{parse_connect_response, ClientHandshake, Proxy, ProxyError};
 
 /// The host and port to open a TCP connection to, for a handshake's URI (IPv6 literals
@@ -84,6 +86,40 @@ fn check_before_tls(leftover: &BytesMut) -> Result<(), Error> {
     }
 }
 
+/// The set-up shared by every runtime: the `CONNECT` tunnel if `proxy` is given (`io` is then
+/// connected to the proxy), TLS by `start_tls` for `wss://`, then the client handshake, all
+/// within `config.handshake_timeout`.
+async fn set_up<P, Q, F, Fut>(
+    mut io: P,
+    handshake: ClientHandshake,
+    config: &ClientConfig,
+    proxy: Option<&Proxy>,
+    start_tls: F,
+) -> Result<(WebSocketStream<MaybeTls<P, Q>>, http::Response<()>), Error>
+where
+    P: Transport,
+    Q: Transport,
+    F: FnOnce(ServerName<'static>, P) -> Fut,
+    Fut: Future<Output = std::io::Result<Q>>,
+{
+    let sleep = io.sleep(config.handshake_timeout);
+    with_timeout(sleep, async move {
+        let leftover = match proxy {
+            Some(proxy) => tunnel(&mut io, proxy, &handshake).await?,
+            None => BytesMut::new(),
+        };
+        let io = if handshake.is_tls() {
+            check_before_tls(&leftover)?;
+            let name = tls_server_name(handshake.host())?;
+            MaybeTls::Tls(start_tls(name, io).await?)
+        } else {
+            MaybeTls::Plain(io)
+        };
+        client_handshake_inner(io, handshake, config, leftover).await
+    })
+    .await
+}
+
 /// A tokio client transport: plain TCP or rustls over it.
 #[cfg(feature = "tokio")]
 pub type TokioClientTransport<S> =
@@ -102,23 +138,14 @@ pub async fn connect_tokio<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let mut io = crate::TokioIo(tcp);
-    let sleep = io.sleep(config.handshake_timeout);
-    with_timeout(sleep, async move {
-        let leftover = match proxy {
-            Some(proxy) => tunnel(&mut io, proxy, &handshake).await?,
-            None => BytesMut::new(),
-        };
-        let io = if handshake.is_tls() {
-            check_before_tls(&leftover)?;
-            let name = tls_server_name(handshake.host())?;
-            let connector = tokio_rustls::TlsConnector::from(config.tls_config());
-            MaybeTls::Tls(crate::TokioIo(connector.connect(name, io.0).await?))
-        } else {
-            MaybeTls::Plain(io)
-        };
-        client_handshake_inner(io, handshake, config, leftover).await
-    })
+    let connector = tokio_rustls::TlsConnector::from(config.tls_config());
+    set_up(
+        crate::TokioIo(tcp),
+        handshake,
+        config,
+        proxy,
+        |name, io| async move { Ok(crate::TokioIo(connector.connect(name, io.0).await?)) },
+    )
     .await
 }
 
@@ -146,22 +173,13 @@ pub async fn connect_futures_io<S>(
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
-    let mut io = crate::FuturesIo(tcp);
-    let sleep = io.sleep(config.handshake_timeout);
-    with_timeout(sleep, async move {
-        let leftover = match proxy {
-            Some(proxy) => tunnel(&mut io, proxy, &handshake).await?,
-            None => BytesMut::new(),
-        };
-        let io = if handshake.is_tls() {
-            check_before_tls(&leftover)?;
-            let name = tls_server_name(handshake.host())?;
-            let connector = futures_rustls::TlsConnector::from(config.tls_config());
-            MaybeTls::Tls(crate::FuturesIo(connector.connect(name, io.0).await?))
-        } else {
-            MaybeTls::Plain(io)
-        };
-        client_handshake_inner(io, handshake, config, leftover).await
-    })
+    let connector = futures_rustls::TlsConnector::from(config.tls_config());
+    set_up(
+        crate::FuturesIo(tcp),
+        handshake,
+        config,
+        proxy,
+        |name, io| async move { Ok(crate::FuturesIo(connector.connect(name, io.0).await?)) },
+    )
     .await
 }
