@@ -1,0 +1,187 @@
+//! The chat example as two nodes sharing one room through a private `redis-server`: clients on
+//! both nodes, every message from each arrives at every client exactly once and in its sender's
+//! order; join and leave notices cross nodes; a page's welcome lists its own node's members.
+//! Needs `/usr/bin/redis-server` (`scripts/deps.sh` installs it).
+
+use examples::chat::room::Room;
+use examples::chat::{serve_room, ChatConfig};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tests::redis_server::RedisServer;
+use tokio::net::TcpListener;
+use ws_tokio::Message;
+
+/// Bound on every single wait.
+const STEP: Duration = Duration::from_secs(10);
+
+/// Messages each client sends.
+const N: usize = 25;
+
+type Client = ws_tokio::ClientStream;
+type Reader = ws_async::WebSocketReader<ws_tokio::ClientTransport>;
+
+/// A chat node on `redis`: serving on 127.0.0.1:0, subscribed to the room in Redis.
+async fn node(redis: &str) -> (SocketAddr, Arc<Room>) {
+    // No rate limit: the clients send as fast as they can.
+    let config = ChatConfig::default().redis(redis).rate_limit(0, 1);
+    let room = Room::start(&config.room_config()).expect("valid Redis URL");
+    tokio::time::timeout(STEP, room.ready())
+        .await
+        .expect("the node subscribed to the room in Redis in time");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve_room(listener, config, room.clone()));
+    (addr, room)
+}
+
+fn event(item: Result<Option<Result<Message, ws_tokio::Error>>, tokio::time::error::Elapsed>) -> Value {
+    match item {
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).unwrap(),
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+async fn next_event(ws: &mut Client) -> Value {
+    event(tokio::time::timeout(STEP, ws.recv()).await)
+}
+
+async fn read_event(reader: &mut Reader) -> Value {
+    event(tokio::time::timeout(STEP, reader.recv()).await)
+}
+
+/// Connects `name` to `addr`; returns the client and its welcome's user list, after its own
+/// join notice.
+async fn join(addr: SocketAddr, name: &str) -> (Client, Value) {
+    let (mut ws, response) = ws_tokio::connect(format!("ws://{addr}/ws?name={name}"))
+        .await
+        .unwrap();
+    // Compressed once for every member: each message on its own.
+    let extensions = response.headers().get("sec-websocket-extensions").unwrap();
+    assert!(
+        extensions
+            .to_str()
+            .unwrap()
+            .contains("server_no_context_takeover"),
+        "{extensions:?}"
+    );
+    let welcome = next_event(&mut ws).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["name"], name);
+    assert_eq!(next_event(&mut ws).await, json!({"type": "join", "name": name}));
+    (ws, welcome["users"].clone())
+}
+
+/// What one client saw until every sender's `end`: the messages by sender, the names in join
+/// notices (with repeats).
+#[derive(Default, Debug)]
+struct Seen {
+    messages: BTreeMap<String, Vec<String>>,
+    joins: Vec<String>,
+}
+
+async fn collect(ws: &mut Reader, senders: &BTreeSet<String>) -> Seen {
+    let mut seen = Seen::default();
+    let mut ended = BTreeSet::new();
+    while &ended != senders {
+        let event = read_event(ws).await;
+        match event["type"].as_str() {
+            Some("message") => {
+                let from = event["from"].as_str().unwrap().to_string();
+                let text = event["text"].as_str().unwrap().to_string();
+                assert!(!ended.contains(&from), "{event} after {from}'s end");
+                if text == "end" {
+                    ended.insert(from);
+                } else {
+                    seen.messages.entry(from).or_default().push(text);
+                }
+            }
+            Some("join") => seen.joins.push(event["name"].as_str().unwrap().into()),
+            _ => panic!("unexpected {event}"),
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_on_two_nodes_get_every_message_once_in_order() {
+    let redis = tokio::task::spawn_blocking(RedisServer::start).await.unwrap();
+    let url = redis.url();
+    let (a, room_a) = node(&url).await;
+    let (b, room_b) = node(&url).await;
+
+    // Joined one at a time; alternating nodes.
+    let plan = [("alice", a), ("carol", b), ("bob", a), ("dave", b)];
+    let mut clients = Vec::new();
+    for (name, addr) in plan {
+        let (ws, users) = join(addr, name).await;
+        clients.push((name, ws, users));
+    }
+    // A welcome lists the members of the page's own node (see `chat::room`).
+    let users: Vec<&Value> = clients.iter().map(|(_, _, users)| users).collect();
+    assert_eq!(users[0], &json!(["alice"]));
+    assert_eq!(users[1], &json!(["carol"]));
+    assert_eq!(users[2], &json!(["alice", "bob"]));
+    assert_eq!(users[3], &json!(["carol", "dave"]));
+    assert_eq!((room_a.len(), room_b.len()), (2, 2));
+
+    // Everyone sends N messages and an end marker at once, and reads until every end.
+    let senders: BTreeSet<String> = plan.iter().map(|(n, _)| n.to_string()).collect();
+    let mut tasks = Vec::new();
+    for (name, ws, _) in clients {
+        let senders = senders.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut sink, mut reader) = ws.split();
+            // Reading alongside sending: a client that only sent would fill its own queue.
+            let sending = async {
+                for i in 0..N {
+                    sink.send(Message::text(format!("{i}"))).await.unwrap();
+                }
+                sink.send(Message::text("end")).await.unwrap();
+            };
+            let (seen, ()) = tokio::join!(collect(&mut reader, &senders), sending);
+            (name, sink, reader, seen)
+        }));
+    }
+    let expected: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+    let mut connected = Vec::new();
+    for (at, task) in tasks.into_iter().enumerate() {
+        let (name, sink, reader, seen) = tokio::time::timeout(STEP * 3, task)
+            .await
+            .expect("every client got every end marker in time")
+            .unwrap();
+        // Exactly once, in each sender's order, from both nodes.
+        assert_eq!(seen.messages.len(), senders.len(), "{name}: {seen:?}");
+        for (from, texts) in &seen.messages {
+            assert_eq!(texts, &expected, "{name} from {from}");
+        }
+        // Those who joined later were announced to it, once each, whichever their node; an
+        // earlier member on the other node may be announced too (its notice crossing Redis
+        // after this client joined), but never twice.
+        let joins: BTreeSet<&String> = seen.joins.iter().collect();
+        assert_eq!(joins.len(), seen.joins.len(), "{name}: {:?}", seen.joins);
+        for (later, _) in &plan[at + 1..] {
+            assert!(joins.contains(&later.to_string()), "{name}: {:?}", seen.joins);
+        }
+        connected.push((name, sink, reader));
+    }
+
+    // bob (node A) leaves: every other client, on both nodes, gets the notice.
+    let (_, mut bob_sink, _bob_reader) = connected.remove(2);
+    bob_sink.close(None).await.unwrap();
+    for (name, _, reader) in &mut connected {
+        let notice = read_event(reader).await;
+        assert_eq!(notice, json!({"type": "leave", "name": "bob"}), "{name}");
+    }
+    assert_eq!((room_a.len(), room_b.len()), (1, 2));
+    // Every event crossed once each way: no delivery was refused as a duplicate of another.
+    let ignored = room_a.hub().stats().remote_ignored + room_b.hub().stats().remote_ignored;
+    eprintln!(
+        "node A: {:?}; node B: {:?}; ignored {ignored}",
+        room_a.redis().map(|r| r.stats()),
+        room_b.redis().map(|r| r.stats())
+    );
+    drop(redis);
+}
