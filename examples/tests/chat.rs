@@ -367,6 +367,9 @@ async fn the_binary_prints_its_address_first() {
         assert!(!refused.status.success(), "{bad}");
         assert!(refused.stdout.is_empty(), "{bad}");
         let stderr = String::from_utf8_lossy(&refused.stderr);
-        assert!(stderr.contains("backplane") || stderr.contains("Redis URL"), "{stderr}");
+        assert!(
+            stderr.contains("backplane") || stderr.contains("Redis URL"),
+            "{stderr}"
+        );
     }
 }

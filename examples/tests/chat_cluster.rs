@@ -26,7 +26,10 @@ type Reader = ws_async::WebSocketReader<ws_tokio::ClientTransport>;
 /// A chat node on `redis`: serving on 127.0.0.1:0, subscribed to the room in Redis.
 async fn node(redis: &str) -> (SocketAddr, Arc<Room>) {
     // No rate limit: the clients send as fast as they can.
-    let config = ChatConfig::default().redis(redis).rate_limit(0, 1);
+    node_with(ChatConfig::default().redis(redis).rate_limit(0, 1)).await
+}
+
+async fn node_with(config: ChatConfig) -> (SocketAddr, Arc<Room>) {
     let room = Room::start(&config.room_config()).expect("valid Redis URL");
     tokio::time::timeout(STEP, room.ready())
         .await
@@ -37,7 +40,9 @@ async fn node(redis: &str) -> (SocketAddr, Arc<Room>) {
     (addr, room)
 }
 
-fn event(item: Result<Option<Result<Message, ws_tokio::Error>>, tokio::time::error::Elapsed>) -> Value {
+fn event(
+    item: Result<Option<Result<Message, ws_tokio::Error>>, tokio::time::error::Elapsed>,
+) -> Value {
     match item {
         Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).unwrap(),
         other => panic!("expected an event, got {other:?}"),
@@ -70,7 +75,10 @@ async fn join(addr: SocketAddr, name: &str) -> (Client, Value) {
     let welcome = next_event(&mut ws).await;
     assert_eq!(welcome["type"], "welcome");
     assert_eq!(welcome["name"], name);
-    assert_eq!(next_event(&mut ws).await, json!({"type": "join", "name": name}));
+    assert_eq!(
+        next_event(&mut ws).await,
+        json!({"type": "join", "name": name})
+    );
     (ws, welcome["users"].clone())
 }
 
@@ -107,7 +115,9 @@ async fn collect(ws: &mut Reader, senders: &BTreeSet<String>) -> Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_on_two_nodes_get_every_message_once_in_order() {
-    let redis = tokio::task::spawn_blocking(RedisServer::start).await.unwrap();
+    let redis = tokio::task::spawn_blocking(RedisServer::start)
+        .await
+        .unwrap();
     let url = redis.url();
     let (a, room_a) = node(&url).await;
     let (b, room_b) = node(&url).await;
@@ -163,7 +173,11 @@ async fn clients_on_two_nodes_get_every_message_once_in_order() {
         let joins: BTreeSet<&String> = seen.joins.iter().collect();
         assert_eq!(joins.len(), seen.joins.len(), "{name}: {:?}", seen.joins);
         for (later, _) in &plan[at + 1..] {
-            assert!(joins.contains(&later.to_string()), "{name}: {:?}", seen.joins);
+            assert!(
+                joins.contains(&later.to_string()),
+                "{name}: {:?}",
+                seen.joins
+            );
         }
         connected.push((name, sink, reader));
     }
@@ -176,12 +190,84 @@ async fn clients_on_two_nodes_get_every_message_once_in_order() {
         assert_eq!(notice, json!({"type": "leave", "name": "bob"}), "{name}");
     }
     assert_eq!((room_a.len(), room_b.len()), (1, 2));
-    // Every event crossed once each way: no delivery was refused as a duplicate of another.
-    let ignored = room_a.hub().stats().remote_ignored + room_b.hub().stats().remote_ignored;
     eprintln!(
-        "node A: {:?}; node B: {:?}; ignored {ignored}",
+        "node A: {:?}; node B: {:?}",
         room_a.redis().map(|r| r.stats()),
         room_b.redis().map(|r| r.stats())
     );
+    drop(redis);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_overrun_by_another_nodes_traffic_is_dropped_everywhere() {
+    let redis = tokio::task::spawn_blocking(RedisServer::start)
+        .await
+        .unwrap();
+    let url = redis.url();
+    let mut small = ChatConfig::default()
+        .redis(url.as_str())
+        .queue_len(16)
+        .rate_limit(0, 1);
+    // Long enough that the close frame gets through once the test reads the slow member.
+    small.close_timeout = STEP;
+    let (a, _room_a) = node_with(small).await;
+    let (b, _room_b) = node(&url).await;
+    let no_deflate = || ws_tokio::ClientConfig::default().deflate(None);
+
+    // On node A, a member that never reads, with a small receive buffer so that the server's
+    // writes back up soon.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(a).await.unwrap();
+    let (mut slow, _) =
+        ws_tokio::client_with_stream(format!("ws://{a}/ws?name=slow"), tcp, no_deflate())
+            .await
+            .unwrap();
+    // On node B, a sender in lock step (each message read back before the next), so it keeps
+    // up itself, until the notice that `slow` is gone arrives from node A.
+    let (mut fast, _) = ws_tokio::connect_with(format!("ws://{b}/ws?name=fast"), no_deflate())
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut fast).await["type"], "welcome");
+    assert_eq!(next_event(&mut fast).await["type"], "join");
+    let filler = "x".repeat(2000);
+    let mut sent = 0;
+    let dropped = loop {
+        assert!(sent < 20_000, "the slow member was never dropped");
+        let text = format!("{sent} {filler}");
+        fast.send(Message::text(text.clone())).await.unwrap();
+        sent += 1;
+        // Its own message back, or first the notice that `slow` is gone (or slow's join,
+        // which may cross Redis after `fast` joined).
+        let event = loop {
+            let event = next_event(&mut fast).await;
+            if event != json!({"type": "join", "name": "slow"}) {
+                break event;
+            }
+        };
+        match event["type"].as_str() {
+            Some("message") if event["text"] == text.as_str() => {}
+            Some("leave") => break event,
+            _ => panic!("unexpected {event}"),
+        }
+    };
+    assert_eq!(
+        dropped,
+        json!({"type": "leave", "name": "slow", "reason": "too slow"})
+    );
+    eprintln!("slow member on node A dropped after {sent} messages of 2 kB from node B");
+    // It finds, after what was already written to it, close 1008.
+    let mut received = 0;
+    loop {
+        match tokio::time::timeout(STEP, slow.recv()).await.unwrap() {
+            Some(Ok(Message::Text(_))) => received += 1,
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(frame.code, ws_tokio::CloseCode::POLICY_VIOLATION);
+                assert_eq!(frame.reason.as_str(), "too slow: outgoing queue full");
+                break;
+            }
+            other => panic!("expected close 1008, got {other:?} after {received} messages"),
+        }
+    }
     drop(redis);
 }
