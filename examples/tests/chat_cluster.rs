@@ -3,7 +3,7 @@
 //! order; join and leave notices cross nodes; a page's welcome lists its own node's members.
 //! Needs `/usr/bin/redis-server` (`scripts/deps.sh` installs it).
 
-use examples::chat::room::Room;
+use examples::chat::room::{Room, RoomConfig};
 use examples::chat::{serve_room, ChatConfig};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -129,20 +129,15 @@ async fn clients_on_two_nodes_get_every_message_once_in_order() {
         let (ws, users) = join(addr, name).await;
         clients.push((name, ws, users));
     }
-    // A welcome lists the members of the page's own node (see `chat::room`).
-    let users: Vec<&Value> = clients.iter().map(|(_, _, users)| users).collect();
-    assert_eq!(users[0], &json!(["alice"]));
-    assert_eq!(users[1], &json!(["carol"]));
-    assert_eq!(users[2], &json!(["alice", "bob"]));
-    assert_eq!(users[3], &json!(["carol", "dave"]));
     assert_eq!((room_a.len(), room_b.len()), (2, 2));
 
     // Everyone sends N messages and an end marker at once, and reads until every end.
     let senders: BTreeSet<String> = plan.iter().map(|(n, _)| n.to_string()).collect();
     let mut tasks = Vec::new();
-    for (name, ws, _) in clients {
+    for (name, ws, users) in clients {
         let senders = senders.clone();
         tasks.push(tokio::spawn(async move {
+            let users: Vec<String> = serde_json::from_value(users).unwrap();
             let (mut sink, mut reader) = ws.split();
             // Reading alongside sending: a client that only sent would fill its own queue.
             let sending = async {
@@ -152,13 +147,13 @@ async fn clients_on_two_nodes_get_every_message_once_in_order() {
                 sink.send(Message::text("end")).await.unwrap();
             };
             let (seen, ()) = tokio::join!(collect(&mut reader, &senders), sending);
-            (name, sink, reader, seen)
+            (name, sink, reader, seen, users)
         }));
     }
     let expected: Vec<String> = (0..N).map(|i| i.to_string()).collect();
     let mut connected = Vec::new();
     for (at, task) in tasks.into_iter().enumerate() {
-        let (name, sink, reader, seen) = tokio::time::timeout(STEP * 3, task)
+        let (name, sink, reader, seen, users) = tokio::time::timeout(STEP * 3, task)
             .await
             .expect("every client got every end marker in time")
             .unwrap();
@@ -179,6 +174,21 @@ async fn clients_on_two_nodes_get_every_message_once_in_order() {
                 seen.joins
             );
         }
+        // What a page shows: its welcome's list (every node's members, as far as its node
+        // knew) plus the join notices. Both nodes' members, each once.
+        let mut shown: Vec<String> = users.clone();
+        for joined in &seen.joins {
+            if !shown.contains(joined) {
+                shown.push(joined.clone());
+            }
+        }
+        shown.sort();
+        assert_eq!(
+            shown,
+            ["alice", "bob", "carol", "dave"],
+            "{name}: {users:?} {seen:?}"
+        );
+        assert!(users.contains(&name.to_string()), "{name}: {users:?}");
         connected.push((name, sink, reader));
     }
 
@@ -269,5 +279,62 @@ async fn a_member_overrun_by_another_nodes_traffic_is_dropped_everywhere() {
             other => panic!("expected close 1008, got {other:?} after {received} messages"),
         }
     }
+    drop(redis);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_node_lists_every_member_and_a_dead_node_is_forgotten() {
+    let redis = tokio::task::spawn_blocking(RedisServer::start)
+        .await
+        .unwrap();
+    let url = redis.url();
+    // Node A checks often for silent nodes; the ghost's node beats fast, so it is forgotten
+    // 3 x 200 ms after its last word.
+    let mut quick = ChatConfig::default().redis(url.as_str());
+    quick.presence_interval = Duration::from_millis(200);
+    let (a, room_a) = node_with(quick).await;
+    let (mut alice, _) = join(a, "alice").await;
+
+    // A node on its own runtime, holding one member: shutting the runtime down kills it
+    // without a word (no leave notice), like a crashed process.
+    let ghost_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let ghost_url = url.clone();
+    let ghost = tokio::task::spawn_blocking(move || {
+        let ghost = ghost_runtime.block_on(async move {
+            let mut config = RoomConfig::default();
+            config.redis = Some(ghost_url);
+            config.presence_interval = Duration::from_millis(200);
+            let room = Room::start(&config).unwrap();
+            tokio::time::timeout(STEP, room.ready()).await.unwrap();
+            room.join("ghost".into()).unwrap()
+        });
+        (ghost_runtime, ghost)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        next_event(&mut alice).await,
+        json!({"type": "join", "name": "ghost"})
+    );
+
+    // A node started now asks the others for their members on connecting.
+    let (c, room_c) = node(&url).await;
+    tokio::time::timeout(STEP, room_c.wait_users(|users| users == ["alice", "ghost"]))
+        .await
+        .expect("the new node learnt the other nodes' members");
+    let (_carol, users) = join(c, "carol").await;
+    assert_eq!(users, json!(["alice", "carol", "ghost"]));
+
+    let (ghost_runtime, ghost_member) = ghost;
+    ghost_runtime.shutdown_background();
+    tokio::time::timeout(STEP, room_a.wait_users(|users| users == ["alice", "carol"]))
+        .await
+        .expect("node A forgot the dead node's member");
+    // Its leave, once its runtime is gone, goes nowhere.
+    drop(ghost_member);
     drop(redis);
 }

@@ -10,6 +10,7 @@
 //! Redis pub/sub (see [`room`] for what each node knows of the others' members).
 
 pub mod http;
+pub mod presence;
 pub mod room;
 
 use self::http::{read_head, route, Rewind, Route};
@@ -61,6 +62,8 @@ pub struct ChatConfig {
     /// `redis://HOST:PORT/`: this server is one node of a room shared through that Redis.
     /// Default `None`: one process.
     pub redis: Option<String>,
+    /// How often a node repeats its member list to the others (see [`presence`]). Default 10 s.
+    pub presence_interval: Duration,
 }
 
 impl Default for ChatConfig {
@@ -77,6 +80,7 @@ impl Default for ChatConfig {
             messages_per_second: 20,
             burst: 40,
             redis: None,
+            presence_interval: Duration::from_secs(10),
         }
     }
 }
@@ -118,6 +122,7 @@ impl ChatConfig {
         let mut room = RoomConfig::default();
         room.queue_len = self.queue_len;
         room.redis = self.redis.clone();
+        room.presence_interval = self.presence_interval;
         room
     }
 

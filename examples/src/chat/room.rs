@@ -6,17 +6,20 @@
 //! ([`Room::start`] with [`RoomConfig::redis`]) several chat processes share the room: join,
 //! leave and chat events cross nodes like any message, exactly once and in each sender's order.
 //!
-//! Who is listed in a [`Event::Welcome`] is local: the members of the node the page is
-//! connected to. Members on other nodes are announced to the page by the join notices that
-//! follow (and removed by the leave notices); those that were already there when the page
-//! joined are not listed until they speak or leave.
+//! A [`Event::Welcome`] lists the members of every node: this node's own, and the others' as
+//! last announced by their presence snapshots (see [`presence`](super::presence)). A page then
+//! keeps its list with the join and leave notices, which cross nodes like messages. A node
+//! that just started learns the others' members within a round trip to Redis (its request's
+//! answers); a page joining in that moment lists only those who join later.
 
+use super::presence::{self, Applied, PresenceLimits, Roster, PRESENCE_TOPIC};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::oneshot;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, watch};
 use ws_hub::{Hub, HubConfig, HubError, Next, RedisBackplane, RedisConfig, SlowPolicy, Subscriber};
 use ws_tokio::{CloseCode, CloseFrame, Utf8Bytes};
 
@@ -75,14 +78,30 @@ pub fn too_slow_frame() -> CloseFrame {
 }
 
 /// How a [`Room`] is made.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RoomConfig {
-    /// Events a member may have waiting before it is dropped (at least 1).
+    /// Events a member may have waiting before it is dropped (at least 1). Default 256.
     pub queue_len: usize,
-    /// `redis://HOST:PORT/`: share the room with the other nodes on this Redis. `None`: this
-    /// process only.
+    /// `redis://HOST:PORT/`: share the room with the other nodes on this Redis. Default
+    /// `None`: this process only.
     pub redis: Option<String>,
+    /// How often a node repeats its presence snapshot; other nodes forget it after three
+    /// intervals of silence (and check every one of their own intervals). Default 10 s.
+    pub presence_interval: Duration,
+    /// What other nodes' snapshots may make this one remember.
+    pub presence_limits: PresenceLimits,
+}
+
+impl Default for RoomConfig {
+    fn default() -> Self {
+        RoomConfig {
+            queue_len: 256,
+            redis: None,
+            presence_interval: Duration::from_secs(10),
+            presence_limits: PresenceLimits::default(),
+        }
+    }
 }
 
 /// Why a room could not be made or joined.
@@ -129,16 +148,25 @@ pub struct Room {
     /// it holds at most the last message.
     _anchor: Subscriber,
     members: Mutex<Members>,
+    /// Other nodes' members. Locked after `members` when both are needed.
+    roster: Mutex<Roster>,
+    /// Bumped on every roster change (for [`Room::wait_users`]).
+    roster_version: watch::Sender<u64>,
     queue_len: usize,
+    presence_interval: Duration,
     /// The hub's `disconnected` count at the last sweep.
     swept: AtomicU64,
+    /// Dropped with the room: stops its presence task.
+    _stop: oneshot::Sender<()>,
 }
 
 impl Room {
     /// A room for this process only, whose members may have `queue_len` (at least 1)
     /// undelivered events each.
     pub fn new(queue_len: usize) -> Arc<Room> {
-        Self::with_hub(Hub::new(HubConfig::default()), None, queue_len)
+        let mut config = RoomConfig::default();
+        config.queue_len = queue_len;
+        Self::with_hub(Hub::new(HubConfig::default()), None, &config).0
     }
 
     /// A room as configured: with a Redis backplane, one node of a room shared by every chat
@@ -146,7 +174,7 @@ impl Room {
     /// delivering what it receives are spawned on it.
     pub fn start(config: &RoomConfig) -> Result<Arc<Room>, RoomError> {
         let Some(url) = &config.redis else {
-            return Ok(Self::new(config.queue_len));
+            return Ok(Self::with_hub(Hub::new(HubConfig::default()), None, config).0);
         };
         let redis = RedisConfig::new(url.clone()).channel_prefix(CHANNEL_PREFIX);
         let (backplane, incoming) =
@@ -155,23 +183,41 @@ impl Room {
                 reason: e.to_string(),
             })?;
         let hub = Hub::with_backplane(HubConfig::default(), backplane.clone());
-        let room = Self::with_hub(hub, Some(backplane), config.queue_len);
+        let (room, stop) = Self::with_hub(hub, Some(backplane.clone()), config);
         tokio::spawn(room.run_backplane(incoming));
+        let interval = config.presence_interval.max(Duration::from_millis(1));
+        tokio::spawn(presence_task(
+            Arc::downgrade(&room),
+            backplane,
+            stop,
+            interval,
+        ));
         Ok(room)
     }
 
-    fn with_hub(hub: Hub, redis: Option<Arc<RedisBackplane>>, queue_len: usize) -> Arc<Room> {
+    fn with_hub(
+        hub: Hub,
+        redis: Option<Arc<RedisBackplane>>,
+        config: &RoomConfig,
+    ) -> (Arc<Room>, oneshot::Receiver<()>) {
         let anchor = hub.subscriber_with(1, SlowPolicy::DropOldest);
-        // A fresh subscriber's first topic within the default limits: cannot fail.
+        // A fresh subscriber's first topics within the default limits: cannot fail.
         let _ = anchor.subscribe(TOPIC);
-        Arc::new(Room {
+        let _ = anchor.subscribe(PRESENCE_TOPIC);
+        let (stop, stopped) = oneshot::channel();
+        let room = Arc::new(Room {
             hub,
             redis,
             _anchor: anchor,
             members: Mutex::new(Members::default()),
-            queue_len: queue_len.max(1),
+            roster: Mutex::new(Roster::new(config.presence_limits.clone())),
+            roster_version: watch::Sender::new(0),
+            queue_len: config.queue_len.max(1),
+            presence_interval: config.presence_interval,
             swept: AtomicU64::new(0),
-        })
+            _stop: stop,
+        });
+        (room, stopped)
     }
 
     /// Delivers what the backplane receives, sweeping out members it made fall behind, until
@@ -188,7 +234,10 @@ impl Room {
                 let Some(room) = room.upgrade() else {
                     return;
                 };
-                room.hub.deliver_remote(&envelope);
+                let fresh = room.hub.deliver_remote(&envelope);
+                if fresh && &*envelope.topic == PRESENCE_TOPIC {
+                    room.on_presence(&envelope);
+                }
                 room.sweep();
             }
         }
@@ -210,7 +259,11 @@ impl Room {
     pub async fn ready(&self) {
         if let Some(redis) = &self.redis {
             redis
-                .wait_for(|s| s.connected && s.subscribed.contains(TOPIC))
+                .wait_for(|s| {
+                    s.connected
+                        && s.subscribed.contains(TOPIC)
+                        && s.subscribed.contains(PRESENCE_TOPIC)
+                })
                 .await;
         }
     }
@@ -218,6 +271,68 @@ impl Room {
     fn lock(&self) -> MutexGuard<'_, Members> {
         // The map is consistent after every statement; a panic elsewhere does not corrupt it.
         self.members.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn roster(&self) -> MutexGuard<'_, Roster> {
+        self.roster.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Everyone in the room as far as this node knows, sorted: its own members and the other
+    /// nodes' as last announced (a name may repeat: names are unique per node only).
+    pub fn users(&self) -> Vec<String> {
+        let members = self.lock();
+        let mut users: Vec<String> = members.by_id.values().map(|m| m.name.clone()).collect();
+        users.extend(self.roster().names().cloned());
+        users.sort();
+        users
+    }
+
+    /// Waits until [`users`](Self::users) satisfies `pred` (bound the wait: other nodes may
+    /// never say what is expected).
+    pub async fn wait_users(&self, mut pred: impl FnMut(&[String]) -> bool) {
+        let mut changes = self.roster_version.subscribe();
+        // Local joins and leaves bump the version too, so no change is missed between the
+        // check and the wait.
+        while !pred(&self.users()) {
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Publishes this node's member list; called with the members locked, so that snapshots
+    /// leave in the order of the changes they describe.
+    fn publish_snapshot(&self, members: &Members, ask: bool) {
+        if self.redis.is_none() {
+            return;
+        }
+        let names = members.by_id.values().map(|m| m.name.as_str());
+        self.hub.publish(
+            PRESENCE_TOPIC,
+            presence::snapshot(names, ask, self.presence_interval),
+        );
+    }
+
+    /// A snapshot from another node.
+    fn on_presence(&self, envelope: &ws_hub::Envelope) {
+        let applied =
+            self.roster()
+                .apply(envelope.node, envelope.message.payload(), Instant::now());
+        if let Applied::Taken { ask } = applied {
+            self.roster_version.send_modify(|v| *v += 1);
+            if ask {
+                self.publish_snapshot(&self.lock(), false);
+            }
+        }
+    }
+
+    /// Heartbeat: our snapshot again (asking the others for theirs when `ask`), and forget
+    /// nodes that went silent.
+    fn presence_tick(&self, ask: bool) {
+        self.publish_snapshot(&self.lock(), ask);
+        if self.roster().prune(Instant::now()) {
+            self.roster_version.send_modify(|v| *v += 1);
+        }
     }
 
     /// Adds a member: it gets a welcome, everyone (itself included, and on every node) a join
@@ -242,17 +357,23 @@ impl Room {
                 .unwrap_or(name);
             let mut users: Vec<String> = members.by_id.values().map(|m| m.name.clone()).collect();
             users.push(name.clone());
-            users.sort();
-            // Queued before subscribing, so the welcome comes first; the queue is new and at
-            // least one long, so it is queued.
-            subscriber.send_direct(
-                Event::Welcome {
-                    name: name.clone(),
-                    users,
-                }
-                .to_json(),
-            );
-            subscriber.subscribe(TOPIC)?;
+            {
+                // Held while subscribing: a snapshot applied after our read is followed by
+                // its join notice, which then reaches us.
+                let roster = self.roster();
+                users.extend(roster.names().cloned());
+                users.sort();
+                // Queued before subscribing, so the welcome comes first; the queue is new and
+                // at least one long, so it is queued.
+                subscriber.send_direct(
+                    Event::Welcome {
+                        name: name.clone(),
+                        users,
+                    }
+                    .to_json(),
+                );
+                subscriber.subscribe(TOPIC)?;
+            }
             let id = members.next_id;
             members.next_id += 1;
             members.by_id.insert(
@@ -263,8 +384,10 @@ impl Room {
                     kick,
                 },
             );
+            self.publish_snapshot(&members, false);
             (id, name)
         };
+        self.roster_version.send_modify(|v| *v += 1);
         self.publish(&Event::Join { name: name.clone() });
         Ok(Membership {
             room: self.clone(),
@@ -297,9 +420,14 @@ impl Room {
                     .filter(|(_, m)| m.subscriber.stats().disconnected)
                     .map(|(id, _)| *id)
                     .collect();
-                slow.iter()
+                let dropped: Vec<Member> = slow
+                    .iter()
                     .filter_map(|id| members.by_id.remove(id))
-                    .collect()
+                    .collect();
+                if !dropped.is_empty() {
+                    self.publish_snapshot(&members, false);
+                }
+                dropped
             };
             // Each leave notice may drop more members: the loop looks again. It ends because
             // every round removes someone or finds the count unchanged.
@@ -332,9 +460,52 @@ impl Room {
         self.len() == 0
     }
 
-    /// Removes a member; returns it unless the room had already dropped it.
+    /// Removes a member, announcing the new list to the other nodes; returns it unless the
+    /// room had already dropped it.
     fn remove(&self, id: u64) -> Option<Member> {
-        self.lock().by_id.remove(&id)
+        let removed = {
+            let mut members = self.lock();
+            let removed = members.by_id.remove(&id);
+            if removed.is_some() {
+                self.publish_snapshot(&members, false);
+            }
+            removed
+        };
+        if removed.is_some() {
+            self.roster_version.send_modify(|v| *v += 1);
+        }
+        removed
+    }
+}
+
+/// Keeps the room's presence going: a snapshot every `interval` (forgetting silent nodes),
+/// and a request for everyone's whenever the Redis connection is (re)established, until the
+/// room is dropped.
+async fn presence_task(
+    room: Weak<Room>,
+    redis: Arc<RedisBackplane>,
+    mut stop: oneshot::Receiver<()>,
+    interval: Duration,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut generation = 0;
+    loop {
+        let reconnected = redis.wait_for(|s| {
+            s.connected && s.generation > generation && s.subscribed.contains(PRESENCE_TOPIC)
+        });
+        let ask = tokio::select! {
+            _ = &mut stop => return,
+            () = reconnected => true,
+            _ = ticks.tick() => false,
+        };
+        let Some(room) = room.upgrade() else {
+            return;
+        };
+        if ask {
+            generation = redis.status().generation;
+        }
+        room.presence_tick(ask);
     }
 }
 
