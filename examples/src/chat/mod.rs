@@ -119,11 +119,12 @@ impl ChatConfig {
 
     /// The room these settings describe.
     pub fn room_config(&self) -> RoomConfig {
-        let mut room = RoomConfig::default();
-        room.queue_len = self.queue_len;
-        room.redis = self.redis.clone();
-        room.presence_interval = self.presence_interval;
-        room
+        RoomConfig {
+            queue_len: self.queue_len,
+            redis: self.redis.clone(),
+            presence_interval: self.presence_interval,
+            ..RoomConfig::default()
+        }
     }
 
     fn server_config(&self) -> ServerConfig {

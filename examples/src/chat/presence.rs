@@ -9,10 +9,13 @@
 //! join notice went by finds that member in its welcome, and one that joins before gets the
 //! notice. Snapshots are full lists, so a lost one is repaired by the next.
 
+use super::room::Room;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
-use ws_hub::NodeId;
+use tokio::sync::oneshot;
+use ws_hub::{NodeId, RedisBackplane};
 use ws_tokio::Utf8Bytes;
 
 /// The hub topic of the snapshots. Only the room's own anchor subscribes to it: browsers never
@@ -143,6 +146,37 @@ impl Roster {
     /// Every remote member's name (a name may repeat: names are unique per node only).
     pub(crate) fn names(&self) -> impl Iterator<Item = &String> {
         self.nodes.values().flat_map(|(members, _)| members)
+    }
+}
+
+/// Keeps the room's presence going: a snapshot every `interval` (forgetting silent nodes),
+/// and a request for everyone's whenever the Redis connection is (re)established, until the
+/// room is dropped.
+pub(crate) async fn run(
+    room: Weak<Room>,
+    redis: Arc<RedisBackplane>,
+    mut stop: oneshot::Receiver<()>,
+    interval: Duration,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut generation = 0;
+    loop {
+        let reconnected = redis.wait_for(|s| {
+            s.connected && s.generation > generation && s.subscribed.contains(PRESENCE_TOPIC)
+        });
+        let ask = tokio::select! {
+            _ = &mut stop => return,
+            () = reconnected => true,
+            _ = ticks.tick() => false,
+        };
+        let Some(room) = room.upgrade() else {
+            return;
+        };
+        if ask {
+            generation = redis.status().generation;
+        }
+        room.presence_tick(ask);
     }
 }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 use ws_hub::{Hub, HubConfig, HubError, Next, RedisBackplane, RedisConfig, SlowPolicy, Subscriber};
@@ -33,11 +33,12 @@ pub const CHANNEL_PREFIX: &str = "ws-chat:";
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
-    /// Sent to a new member only: its name (after clean-up) and who is in the room on this node.
+    /// Sent to a new member only: its name (after clean-up) and who is in the room.
     Welcome {
         /// The member's name.
         name: String,
-        /// Everyone in the room on this node, the new member included.
+        /// Everyone in the room as far as this node knows ([`Room::users`]), the new member
+        /// included.
         users: Vec<String>,
     },
     /// Someone joined.
@@ -138,7 +139,7 @@ struct Members {
 ///
 /// Publishing never waits: a member whose queue is full is disconnected by the hub; the room
 /// notices after the publish that caused it (a cheap counter check), removes it, tells its
-/// connection to close with 1008 (see [`too_slow_frame`]) through [`Membership::kicked`], and
+/// connection to close with 1008 (see [`too_slow_frame`]) through [`Membership::take_kicked`], and
 /// announces a leave notice. So one slow browser costs the room one failed offer, never a stall.
 pub struct Room {
     hub: Hub,
@@ -164,8 +165,10 @@ impl Room {
     /// A room for this process only, whose members may have `queue_len` (at least 1)
     /// undelivered events each.
     pub fn new(queue_len: usize) -> Arc<Room> {
-        let mut config = RoomConfig::default();
-        config.queue_len = queue_len;
+        let config = RoomConfig {
+            queue_len,
+            ..RoomConfig::default()
+        };
         Self::with_hub(Hub::new(HubConfig::default()), None, &config).0
     }
 
@@ -186,7 +189,7 @@ impl Room {
         let (room, stop) = Self::with_hub(hub, Some(backplane.clone()), config);
         tokio::spawn(room.run_backplane(incoming));
         let interval = config.presence_interval.max(Duration::from_millis(1));
-        tokio::spawn(presence_task(
+        tokio::spawn(presence::run(
             Arc::downgrade(&room),
             backplane,
             stop,
@@ -328,7 +331,7 @@ impl Room {
 
     /// Heartbeat: our snapshot again (asking the others for theirs when `ask`), and forget
     /// nodes that went silent.
-    fn presence_tick(&self, ask: bool) {
+    pub(crate) fn presence_tick(&self, ask: bool) {
         self.publish_snapshot(&self.lock(), ask);
         if self.roster().prune(Instant::now()) {
             self.roster_version.send_modify(|v| *v += 1);
@@ -475,37 +478,6 @@ impl Room {
             self.roster_version.send_modify(|v| *v += 1);
         }
         removed
-    }
-}
-
-/// Keeps the room's presence going: a snapshot every `interval` (forgetting silent nodes),
-/// and a request for everyone's whenever the Redis connection is (re)established, until the
-/// room is dropped.
-async fn presence_task(
-    room: Weak<Room>,
-    redis: Arc<RedisBackplane>,
-    mut stop: oneshot::Receiver<()>,
-    interval: Duration,
-) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut generation = 0;
-    loop {
-        let reconnected = redis.wait_for(|s| {
-            s.connected && s.generation > generation && s.subscribed.contains(PRESENCE_TOPIC)
-        });
-        let ask = tokio::select! {
-            _ = &mut stop => return,
-            () = reconnected => true,
-            _ = ticks.tick() => false,
-        };
-        let Some(room) = room.upgrade() else {
-            return;
-        };
-        if ask {
-            generation = redis.status().generation;
-        }
-        room.presence_tick(ask);
     }
 }
 
