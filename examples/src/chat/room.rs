@@ -7,7 +7,7 @@
 //! leave and chat events cross nodes like any message, exactly once and in each sender's order.
 //!
 //! A [`Event::Welcome`] lists the members of every node: this node's own, and the others' as
-//! last announced by their presence snapshots (see [`presence`](super::presence)). A page then
+//! last announced by their presence snapshots (see [`super::presence`]). A page then
 //! keeps its list with the join and leave notices, which cross nodes like messages. A node
 //! that just started learns the others' members within a round trip to Redis (its request's
 //! answers); a page joining in that moment lists only those who join later.
