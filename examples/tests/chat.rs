@@ -358,10 +358,18 @@ async fn the_binary_prints_its_address_first() {
     let _ = server.wait();
     result.unwrap();
 
-    let redis = Command::new(env!("CARGO_BIN_EXE_chat"))
-        .args(["127.0.0.1:0", "--backplane", "redis://127.0.0.1/"])
-        .output()
-        .unwrap();
-    assert!(!redis.status.success());
-    assert!(String::from_utf8_lossy(&redis.stderr).contains("not implemented"));
+    // Refused before listening: an unknown backplane and a Redis URL that is not one.
+    for bad in ["nats://127.0.0.1/", "redis://127.0.0.1:notaport/"] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_chat"))
+            .args(["127.0.0.1:0", "--backplane", bad])
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{bad}");
+        assert!(refused.stdout.is_empty(), "{bad}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("backplane") || stderr.contains("Redis URL"),
+            "{stderr}"
+        );
+    }
 }

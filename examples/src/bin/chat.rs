@@ -3,16 +3,20 @@
 //!
 //! Options: `--queue N` (events a member may have waiting before it is dropped),
 //! `--max-message BYTES`, `--max-connections N`, `--rate N` (messages a second per member,
-//! 0 for no limit), `--burst N`, `--no-deflate`, `--backplane memory` (the only
-//! backplane so far; a Redis one is planned). The first line on stdout is
-//! `listening on http://ADDR/`, with the bound port when ADDR ends in `:0`.
+//! 0 for no limit), `--burst N`, `--no-deflate`, `--backplane memory` (the default: one
+//! process) or `--backplane redis://HOST:PORT/` (this process is one node of a room shared by
+//! every chat started with the same Redis; it connects in the background and keeps retrying).
+//! The first line on stdout is `listening on http://ADDR/`, with the bound port when ADDR ends
+//! in `:0`.
 
-use examples::chat::{serve, ChatConfig};
+use examples::chat::room::{self, Room};
+use examples::chat::{serve_room, ChatConfig};
 
 fn usage(problem: &str) -> Box<dyn std::error::Error> {
     format!(
         "{problem}\nusage: chat [ADDR] [--queue N] [--max-message BYTES] \
-         [--max-connections N] [--rate N] [--burst N] [--no-deflate] [--backplane memory]"
+         [--max-connections N] [--rate N] [--burst N] [--no-deflate] \
+         [--backplane memory|redis://HOST:PORT/]"
     )
     .into()
 }
@@ -46,10 +50,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--burst" => config.burst = u32::try_from(number(args.next(), "--burst")?)?,
             "--no-deflate" => config.deflate = false,
             "--backplane" => match args.next().as_deref() {
-                Some("memory") => {}
+                Some("memory") => config.redis = None,
+                Some(url) if url.starts_with("redis://") || url.starts_with("redis+unix://") => {
+                    config.redis = Some(url.to_string())
+                }
                 Some(other) => {
                     return Err(usage(&format!(
-                        "backplane {other:?} is not implemented: only \"memory\" (one process)"
+                        "unknown backplane {other:?}: \"memory\" (one process) or a redis:// URL"
                     )))
                 }
                 None => return Err(usage("--backplane needs a value")),
@@ -58,8 +65,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => addr = arg,
         }
     }
+    // The room first: a bad Redis URL is reported before anything listens.
+    let room = Room::start(&config.room_config()).map_err(|e| usage(&e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}/", listener.local_addr()?);
-    serve(listener, config).await?;
+    if let Some(redis) = room.redis().cloned() {
+        let url = config.redis.clone().unwrap_or_default();
+        eprintln!("room shared through {url} (connecting)");
+        // Only a report for the operator: the node serves its own members meanwhile.
+        tokio::spawn(async move {
+            redis
+                .wait_for(|s| s.connected && s.subscribed.contains(room::TOPIC))
+                .await;
+            eprintln!("room subscribed on {url}");
+        });
+    }
+    serve_room(listener, config, room).await?;
     Ok(())
 }

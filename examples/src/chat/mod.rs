@@ -2,26 +2,30 @@
 //! (`examples/chat/index.html`), `GET /ws?name=NAME` is the WebSocket endpoint, on one port.
 //!
 //! Every text message a member sends goes to every member as JSON (see [`room::Event`]), with
-//! join and leave notices. permessage-deflate is accepted when the browser offers it. A member
-//! whose outgoing queue fills up (a browser that does not read) is dropped with close 1008 so
-//! it cannot stall the others.
+//! join and leave notices, through a [`ws_hub::Hub`]: encoded and framed once for everyone.
+//! permessage-deflate is accepted when the browser offers it, without server context takeover
+//! so that the hub compresses each event once for all members. A member whose outgoing queue
+//! fills up (a browser that does not read) is dropped with close 1008 so it cannot stall the
+//! others. With [`ChatConfig::redis`], several chat processes (nodes) share the room through
+//! Redis pub/sub (see [`room`] for what each node knows of the others' members).
 
 pub mod http;
+pub mod presence;
 pub mod room;
 
 use self::http::{read_head, route, Rewind, Route};
-use self::room::{Event, Membership, Room};
+use self::room::{Event, Membership, Room, RoomConfig};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 use ws_tokio::ws_handshake::DeflateOptions;
 use ws_tokio::{
     http as http_types, Accept, CloseCode, CloseFrame, Message, Reject, ServerConfig, StreamConfig,
-    Utf8Bytes, WebSocketSink,
+    WebSocketSink,
 };
 
 /// The page, served at `/`.
@@ -55,6 +59,11 @@ pub struct ChatConfig {
     pub messages_per_second: u32,
     /// Messages a member may send at once before the rate applies. Default 40.
     pub burst: u32,
+    /// `redis://HOST:PORT/`: this server is one node of a room shared through that Redis.
+    /// Default `None`: one process.
+    pub redis: Option<String>,
+    /// How often a node repeats its member list to the others (see [`presence`]). Default 10 s.
+    pub presence_interval: Duration,
 }
 
 impl Default for ChatConfig {
@@ -70,6 +79,8 @@ impl Default for ChatConfig {
             deflate: true,
             messages_per_second: 20,
             burst: 40,
+            redis: None,
+            presence_interval: Duration::from_secs(10),
         }
     }
 }
@@ -100,6 +111,22 @@ impl ChatConfig {
         self
     }
 
+    /// Sets [`redis`](Self::redis).
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        self.redis = Some(url.into());
+        self
+    }
+
+    /// The room these settings describe.
+    pub fn room_config(&self) -> RoomConfig {
+        RoomConfig {
+            queue_len: self.queue_len,
+            redis: self.redis.clone(),
+            presence_interval: self.presence_interval,
+            ..RoomConfig::default()
+        }
+    }
+
     fn server_config(&self) -> ServerConfig {
         let mut protocol = ws_tokio::ws_proto::Config::default();
         protocol.max_message_size = self.max_message;
@@ -110,7 +137,13 @@ impl ChatConfig {
         ServerConfig::default()
             .stream(stream)
             .handshake_timeout(self.request_timeout)
-            .deflate(self.deflate.then(DeflateOptions::default))
+            .deflate(self.deflate.then(|| {
+                // Every message is compressed on its own, so the hub's shared frame (compressed
+                // once) suits every member with the same parameters.
+                let mut deflate = DeflateOptions::default();
+                deflate.server_no_context_takeover = true;
+                deflate
+            }))
     }
 }
 
@@ -120,11 +153,25 @@ struct Server {
     guests: AtomicU64,
 }
 
-/// Serves the chat on `listener` until accepting fails for good.
+/// Serves the chat on `listener` until accepting fails for good. With [`ChatConfig::redis`],
+/// as a node of the room shared through Redis (an invalid URL is an `InvalidInput` error).
 pub async fn serve(listener: TcpListener, config: ChatConfig) -> io::Result<()> {
+    let room = Room::start(&config.room_config())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    serve_room(listener, config, room).await
+}
+
+/// [`serve`] with a room made beforehand (by [`Room::start`]), to watch it, wait until it is
+/// [`ready`](Room::ready), or serve it on several listeners. `config`'s room settings are not
+/// used.
+pub async fn serve_room(
+    listener: TcpListener,
+    config: ChatConfig,
+    room: Arc<Room>,
+) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let server = Arc::new(Server {
-        room: Room::new(config.queue_len),
+        room,
         config,
         guests: AtomicU64::new(1),
     });
@@ -223,8 +270,20 @@ impl Server {
                     return;
                 };
                 let name = self.clean_name(name.as_deref().unwrap_or(""));
-                let membership = self.room.join(name);
-                self.session(ws, membership).await;
+                match self.room.join(name) {
+                    Ok(membership) => self.session(ws, membership).await,
+                    Err(_) => {
+                        // Hub limits reached: a server condition, try again later.
+                        let frame = CloseFrame::new(CloseCode::TRY_AGAIN_LATER, "room full");
+                        let closing = async {
+                            let mut ws = ws;
+                            if ws.close(Some(frame)).await.is_ok() {
+                                while ws.recv().await.is_some() {}
+                            }
+                        };
+                        let _ = tokio::time::timeout(self.config.close_timeout, closing).await;
+                    }
+                }
             }
         }
     }
@@ -251,6 +310,7 @@ impl Server {
     async fn session(&self, ws: ws_tokio::WebSocketStream<Rewind<TcpStream>>, mut me: Membership) {
         let (mut sink, mut reader) = ws.split();
         let name = me.name().to_string();
+        let kicked = me.take_kicked();
         let mut bucket = TokenBucket::new(self.config.messages_per_second, self.config.burst);
         // Why we end the session, if it is our decision: the close frame to send.
         let close = {
@@ -283,7 +343,7 @@ impl Server {
                 }
                 None
             };
-            let write = write_loop(&mut sink, &mut me.events, &mut me.kicked);
+            let write = write_loop(&mut sink, &me, kicked);
             tokio::select! {
                 close = read => close,
                 close = write => close,
@@ -321,25 +381,46 @@ fn same_origin(request: &http_types::Request<()>) -> Result<Accept, Reject> {
     }
 }
 
-/// Sends the member's queued events until the room drops it (returning the close frame the
-/// room chose) or the connection fails (`None`).
+/// Most events written before one flush: a burst goes out in few writes.
+const BATCH: usize = 64;
+
+/// Sends the member's queued events, each as the hub's shared frame, until the room drops it
+/// (returning the close frame the room chose) or the connection fails (`None`).
 async fn write_loop<T: ws_async::Transport>(
     sink: &mut WebSocketSink<T>,
-    events: &mut mpsc::Receiver<Utf8Bytes>,
-    kicked: &mut oneshot::Receiver<CloseFrame>,
+    me: &Membership,
+    kicked: Option<oneshot::Receiver<CloseFrame>>,
 ) -> Option<CloseFrame> {
+    use futures::SinkExt;
     let pump = async {
-        while let Some(text) = events.recv().await {
-            if sink.send(Message::Text(text)).await.is_err() {
-                return;
+        loop {
+            let mut next = Some(me.next().await);
+            let mut batch = 0;
+            while let Some(item) = next.take() {
+                match item {
+                    Ok(message) => sink.feed_prepared(&message).await.ok()?,
+                    // The hub dropped it before the room noticed: same close either way.
+                    Err(frame) => return Some(frame),
+                }
+                batch += 1;
+                if batch < BATCH {
+                    next = me.try_next();
+                }
             }
+            sink.flush().await.ok()?;
         }
     };
-    // The kick goes first: a member being dropped is usually stuck in `send`.
+    let kicked = async {
+        match kicked {
+            Some(kicked) => kicked.await.ok(),
+            None => std::future::pending().await,
+        }
+    };
+    // The kick goes first: a member being dropped is usually stuck writing.
     tokio::select! {
         biased;
-        frame = kicked => frame.ok(),
-        () = pump => None,
+        frame = kicked => frame,
+        frame = pump => frame,
     }
 }
 
