@@ -3,8 +3,10 @@
 
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
+use std::io::{Read, Write};
 use std::sync::Arc;
-use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions};
+use tests::raw::{read_head, UPGRADE_REQUEST};
+use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions, TIMEOUT};
 use ws_async::ws_handshake::{Accept, ClientError, Reject};
 use ws_async::{
     http, ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, ServerConfig,
@@ -414,6 +416,38 @@ fn abrupt_eof_is_abnormal_closure<R: Runtime>() {
     });
 }
 
+/// A protocol error while the peer is still sending: the server answers what came before the
+/// error (the echo), sends 1002, and drains what the peer still sends before letting the
+/// socket go. Closing a socket with the peer's bytes unread makes the kernel reset the
+/// connection, which discards frames queued but not yet sent (Autobahn case 3.4 once lost its
+/// echo and close frame that way under load) and shows the peer a reset instead of an end.
+fn protocol_error_drains_before_closing<R: Runtime>() {
+    let addr = R::serve(ServeOptions::default(), echo_handler());
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    tcp.write_all(UPGRADE_REQUEST).unwrap();
+    let head = read_head(&mut tcp).expect("a response head");
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", R::NAME);
+    // "hello" masked with an all-zero key, then a binary frame with RSV1 set (no extension was
+    // negotiated) announcing 64 KiB, and the 64 KiB: far more than one read takes.
+    let mut bytes = vec![0x81, 0x85, 0, 0, 0, 0];
+    bytes.extend_from_slice(b"hello");
+    bytes.extend_from_slice(&[0xc2, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    bytes.resize(bytes.len() + 65536, 0);
+    tcp.write_all(&bytes).expect("the server keeps reading");
+    let mut received = Vec::new();
+    tcp.read_to_end(&mut received)
+        .unwrap_or_else(|e| panic!("{}: expected a clean end of stream, got {e}", R::NAME));
+    assert_eq!(&received[..7], b"\x81\x05hello", "{}: the echo", R::NAME);
+    assert_eq!(received[7], 0x88, "{}: then a close frame", R::NAME);
+    assert_eq!(
+        u16::from_be_bytes([received[9], received[10]]),
+        1002,
+        "{}: protocol error",
+        R::NAME
+    );
+}
+
 fn sink_and_stream_traits<R: Runtime>() {
     let url = echo_server::<R>();
     R::block_on(async {
@@ -474,6 +508,7 @@ tests::for_each_runtime!(
     invalid_utf8_is_1007,
     split_halves_concurrently,
     abrupt_eof_is_abnormal_closure,
+    protocol_error_drains_before_closing,
     sink_and_stream_traits,
     cross_runtime_pairs,
 );

@@ -65,6 +65,10 @@ impl ArcWake for WakerProxy {
     }
 }
 
+/// How long a connection failed by a protocol error keeps draining the peer's bytes after
+/// shutting down its side, unless the peer closes first (see `Driver::poll_linger`).
+const LINGER: Duration = Duration::from_millis(250);
+
 /// A connection and its transport, driven by poll methods that both halves share.
 pub(crate) struct Driver<T> {
     io: T,
@@ -73,6 +77,13 @@ pub(crate) struct Driver<T> {
     proxy_waker: Waker,
     /// The runtime timer armed for the core's earliest deadline, and that deadline.
     timer: Option<(Instant, Sleep)>,
+    /// Our side of the transport is shut down; what the peer still sends is read and dropped
+    /// for a while (see `poll_linger`).
+    shut_down: bool,
+    /// How much longer to keep draining, once lingering started.
+    linger: Option<Sleep>,
+    /// The peer closed its side of the transport (end of file, or an error while closing).
+    peer_eof: bool,
     /// The transport was shut down (or failed): the stream has ended.
     finished: bool,
 }
@@ -86,6 +97,9 @@ impl<T: Transport> Driver<T> {
             proxy_waker: waker(proxy.clone()),
             proxy,
             timer: None,
+            shut_down: false,
+            linger: None,
+            peer_eof: false,
             finished: false,
         }
     }
@@ -167,14 +181,53 @@ impl<T: Transport> Driver<T> {
             let _ = ready!(self.poll_write_and_flush());
         }
         let mut cx = Context::from_waker(&self.proxy_waker);
-        let shutdown = self.io.poll_shutdown(&mut cx);
-        // A TLS close_notify to a peer that is not reading could wait forever: after a
-        // timeout the stream ends regardless, and dropping it closes the socket.
-        if shutdown.is_pending() && !timed_out {
-            return Poll::Pending;
+        if !self.shut_down {
+            let shutdown = self.io.poll_shutdown(&mut cx);
+            // A TLS close_notify to a peer that is not reading could wait forever: after a
+            // timeout the stream ends regardless, and dropping it closes the socket.
+            if shutdown.is_pending() && !timed_out {
+                return Poll::Pending;
+            }
+            self.shut_down = true;
+        }
+        // After a closing handshake the peer sends nothing more; only when we close without
+        // its close frame (a protocol error) may its data still be on the way.
+        if !timed_out && !self.conn.close_received() {
+            ready!(self.poll_linger());
         }
         tracing::debug!(timed_out, "websocket transport closed");
         self.finished = true;
+        Poll::Ready(())
+    }
+
+    /// Reads and drops whatever the peer still sends until it closes its side too, for at most
+    /// [`LINGER`]. Closing a socket with unread data makes the kernel answer with a reset, and
+    /// a reset discards what we queued but it has not sent yet: our last frames (the close
+    /// frame, a message sent just before a protocol error) could be lost. Not every transport
+    /// half-closes on shutdown (async-std's TCP stream does not), so the wait is short.
+    fn poll_linger(&mut self) -> Poll<()> {
+        let mut cx = Context::from_waker(&self.proxy_waker);
+        let io = &self.io;
+        let linger = self.linger.get_or_insert_with(|| io.sleep(LINGER));
+        if linger.as_mut().poll(&mut cx).is_ready() {
+            self.peer_eof = true;
+        }
+        while !self.peer_eof {
+            let buf = self.conn.read_buffer();
+            buf.clear();
+            match self.io.poll_read_buf(&mut cx, buf) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => self.peer_eof = true,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Pending => {
+                    self.poll_deadlines();
+                    if self.conn.timed_out().is_none() {
+                        return Poll::Pending;
+                    }
+                    break;
+                }
+            }
+        }
+        self.conn.read_buffer().clear();
         Poll::Ready(())
     }
 
@@ -227,11 +280,15 @@ impl<T: Transport> Driver<T> {
                 return Poll::Pending;
             };
             match read {
-                Ok(0) => self.conn.receive_eof(),
+                Ok(0) => {
+                    self.peer_eof = true;
+                    self.conn.receive_eof();
+                }
                 Ok(_) => {}
                 Err(e) if self.conn.close_sent() => {
                     // The peer reset the connection during the closing handshake.
                     tracing::debug!(error = %e, "read error while closing");
+                    self.peer_eof = true;
                     self.conn.receive_eof();
                 }
                 Err(e) => {
