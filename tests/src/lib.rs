@@ -4,6 +4,7 @@
 //! smol by [`for_each_runtime!`]. Servers run on their own thread with their own executor, so
 //! a client of one runtime can talk to a server of another.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod hub_node;
 pub mod load;
