@@ -1,30 +1,22 @@
 //! The chat example driven by our own tokio client: broadcast, names, join and leave notices,
 //! permessage-deflate, the HTTP side (page, 404, 426, 431, 403) and the slow-client policy.
 
+mod support;
+
 use examples::chat::{serve, ChatConfig};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use support::{expect_close, next_event, slow_member, STEP};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use ws_tokio::{ClientConfig, CloseCode, Message};
-
-/// Bound on every single wait.
-const STEP: Duration = Duration::from_secs(10);
 
 async fn start(config: ChatConfig) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, config));
     addr
-}
-
-async fn next_event<T: ws_async::Transport>(ws: &mut ws_async::WebSocketStream<T>) -> Value {
-    match tokio::time::timeout(STEP, ws.recv()).await {
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).unwrap(),
-        other => panic!("expected an event, got {other:?}"),
-    }
 }
 
 async fn http(addr: SocketAddr, request: &[u8]) -> String {
@@ -214,23 +206,6 @@ async fn oversized_message_closes_with_1009() {
     assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG);
 }
 
-async fn expect_close<T: ws_async::Transport>(
-    ws: &mut ws_async::WebSocketStream<T>,
-    code: CloseCode,
-    reason: &str,
-) {
-    loop {
-        match tokio::time::timeout(STEP, ws.recv()).await.unwrap() {
-            Some(Ok(Message::Text(_))) => continue,
-            Some(Ok(Message::Close(Some(frame)))) => {
-                assert_eq!((frame.code, frame.reason.as_str()), (code, reason));
-                return;
-            }
-            other => panic!("expected close {code:?}, got {other:?}"),
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_flooding_member_is_closed_with_1008() {
     let addr = start(ChatConfig::default().rate_limit(1, 3)).await;
@@ -264,14 +239,8 @@ async fn a_member_that_stops_reading_is_dropped_and_the_others_go_on() {
     let addr = start(config).await;
     let no_deflate = || ClientConfig::default().deflate(None);
 
-    // A member that never reads, with a small receive buffer so the server's sends back up soon.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(addr).await.unwrap();
-    let (mut slow, _) =
-        ws_tokio::client_with_stream(format!("ws://{addr}/ws?name=slow"), tcp, no_deflate())
-            .await
-            .unwrap();
+    // A member that never reads.
+    let mut slow = slow_member(addr).await;
 
     let (mut fast, _) = ws_tokio::connect_with(format!("ws://{addr}/ws?name=fast"), no_deflate())
         .await
@@ -312,18 +281,12 @@ async fn a_member_that_stops_reading_is_dropped_and_the_others_go_on() {
     }
 
     // The slow member finds, after what was queued for it, close 1008.
-    let mut received = 0;
-    loop {
-        match tokio::time::timeout(STEP, slow.recv()).await.unwrap() {
-            Some(Ok(Message::Text(_))) => received += 1,
-            Some(Ok(Message::Close(Some(frame)))) => {
-                assert_eq!(frame.code, CloseCode::POLICY_VIOLATION);
-                assert_eq!(frame.reason.as_str(), "too slow: outgoing queue full");
-                break;
-            }
-            other => panic!("expected close 1008, got {other:?} after {received} messages"),
-        }
-    }
+    let received = expect_close(
+        &mut slow,
+        CloseCode::POLICY_VIOLATION,
+        "too slow: outgoing queue full",
+    )
+    .await;
     assert!(received < sent + 3, "{received} events for {sent} messages");
 }
 

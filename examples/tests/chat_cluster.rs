@@ -3,6 +3,8 @@
 //! order; join and leave notices cross nodes; a page's welcome lists its own node's members.
 //! Needs `/usr/bin/redis-server` (`scripts/deps.sh` installs it).
 
+mod support;
+
 use examples::chat::room::{Room, RoomConfig};
 use examples::chat::{serve_room, ChatConfig};
 use serde_json::{json, Value};
@@ -10,12 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use support::{event, expect_close, next_event, slow_member, STEP};
 use tests::redis_server::RedisServer;
 use tokio::net::TcpListener;
 use ws_tokio::Message;
-
-/// Bound on every single wait.
-const STEP: Duration = Duration::from_secs(10);
 
 /// Messages each client sends.
 const N: usize = 25;
@@ -38,19 +38,6 @@ async fn node_with(config: ChatConfig) -> (SocketAddr, Arc<Room>) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve_room(listener, config, room.clone()));
     (addr, room)
-}
-
-fn event(
-    item: Result<Option<Result<Message, ws_tokio::Error>>, tokio::time::error::Elapsed>,
-) -> Value {
-    match item {
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).unwrap(),
-        other => panic!("expected an event, got {other:?}"),
-    }
-}
-
-async fn next_event(ws: &mut Client) -> Value {
-    event(tokio::time::timeout(STEP, ws.recv()).await)
 }
 
 async fn read_event(reader: &mut Reader) -> Value {
@@ -224,15 +211,8 @@ async fn a_member_overrun_by_another_nodes_traffic_is_dropped_everywhere() {
     let (b, _room_b) = node(&url).await;
     let no_deflate = || ws_tokio::ClientConfig::default().deflate(None);
 
-    // On node A, a member that never reads, with a small receive buffer so that the server's
-    // writes back up soon.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(a).await.unwrap();
-    let (mut slow, _) =
-        ws_tokio::client_with_stream(format!("ws://{a}/ws?name=slow"), tcp, no_deflate())
-            .await
-            .unwrap();
+    // On node A, a member that never reads.
+    let mut slow = slow_member(a).await;
     // On node B, a sender in lock step (each message read back before the next), so it keeps
     // up itself, until the notice that `slow` is gone arrives from node A.
     let (mut fast, _) = ws_tokio::connect_with(format!("ws://{b}/ws?name=fast"), no_deflate())
@@ -267,18 +247,12 @@ async fn a_member_overrun_by_another_nodes_traffic_is_dropped_everywhere() {
     );
     eprintln!("slow member on node A dropped after {sent} messages of 2 kB from node B");
     // It finds, after what was already written to it, close 1008.
-    let mut received = 0;
-    loop {
-        match tokio::time::timeout(STEP, slow.recv()).await.unwrap() {
-            Some(Ok(Message::Text(_))) => received += 1,
-            Some(Ok(Message::Close(Some(frame)))) => {
-                assert_eq!(frame.code, ws_tokio::CloseCode::POLICY_VIOLATION);
-                assert_eq!(frame.reason.as_str(), "too slow: outgoing queue full");
-                break;
-            }
-            other => panic!("expected close 1008, got {other:?} after {received} messages"),
-        }
-    }
+    expect_close(
+        &mut slow,
+        ws_tokio::CloseCode::POLICY_VIOLATION,
+        "too slow: outgoing queue full",
+    )
+    .await;
     drop(redis);
 }
 
