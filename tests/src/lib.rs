@@ -96,6 +96,32 @@ pub fn request(url: &str) -> ws_async::http::Request<()> {
     url.into_client_request().expect("valid test URL")
 }
 
+/// Connects to the echo server at `url` with `config`, checks the 101, sends each of
+/// `messages` and checks its echo, then closes.
+pub async fn echo_session<R: Runtime>(
+    url: &str,
+    config: ClientConfig,
+    messages: &[ws_async::Message],
+) {
+    let (mut ws, response) = within::<R, _>("connect", R::connect(request(url), config))
+        .await
+        .unwrap_or_else(|e| panic!("{}: connect to {url}: {e}", R::NAME));
+    assert_eq!(
+        response.status(),
+        ws_async::http::StatusCode::SWITCHING_PROTOCOLS
+    );
+    for message in messages {
+        within::<R, _>("send", ws.send(message.clone()))
+            .await
+            .expect("send");
+        let echoed = within::<R, _>("receive", ws.recv()).await;
+        assert_eq!(&echoed.expect("echo").expect("echo ok"), message);
+    }
+    within::<R, _>("close", ws.close(None))
+        .await
+        .expect("close");
+}
+
 /// The echo handler: sends back every data message.
 pub fn echo_handler<T: Transport + Send + 'static>() -> Handler<T> {
     Arc::new(|ws| {

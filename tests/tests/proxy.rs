@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 use tests::tinyproxy::{ProxyOptions, TinyProxy};
-use tests::{echo_handler, request, within, Runtime, ServeOptions};
+use tests::{echo_handler, echo_session, request, within, Runtime, ServeOptions};
 use ws_async::{http, ClientConfig, Error, Message, Proxy, ProxyError};
 
 const USER: &str = "alice";
@@ -48,28 +48,14 @@ fn echo_through<R: Runtime>(tls: bool, options: ProxyOptions, credentials: Optio
     let (addr, url, config) = echo_server::<R>(tls);
     let tinyproxy = TinyProxy::start(&options);
     let proxy = Proxy::new(&tinyproxy.url(credentials)).expect("proxy URL");
-    R::block_on(async {
-        let (mut ws, response) = within::<R, _>(
-            "connect",
-            R::connect(request(&url), config.proxy(Some(proxy))),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}: connect via proxy: {e}", R::NAME));
-        assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
-        for message in [
+    R::block_on(echo_session::<R>(
+        &url,
+        config.proxy(Some(proxy)),
+        &[
             Message::text("through the tunnel"),
             Message::binary(vec![0xA5; 70_000]),
-        ] {
-            within::<R, _>("send", ws.send(message.clone()))
-                .await
-                .expect("send");
-            let echoed = within::<R, _>("receive", ws.recv()).await;
-            assert_eq!(echoed.expect("echo").expect("echo ok"), message);
-        }
-        within::<R, _>("close", ws.close(None))
-            .await
-            .expect("close");
-    });
+        ],
+    ));
     assert!(
         tinyproxy.saw_connect_to(addr),
         "{}: the proxy log shows no CONNECT to {addr}:\n{}",

@@ -6,24 +6,12 @@
 
 use std::net::SocketAddr;
 use tests::tinyproxy::{ProxyOptions, TinyProxy};
-use tests::{echo_handler, request, within, Runtime, ServeOptions};
-use ws_async::{http, ClientConfig, Message};
+use tests::{echo_handler, echo_session, Runtime, ServeOptions};
+use ws_async::{ClientConfig, Message};
 
 /// Connects, echoes one message, closes.
 async fn echo_once<R: Runtime>(url: &str, config: ClientConfig) {
-    let (mut ws, response) = within::<R, _>("connect", R::connect(request(url), config))
-        .await
-        .unwrap_or_else(|e| panic!("{}: connect to {url}: {e}", R::NAME));
-    assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
-    let message = Message::text("env");
-    within::<R, _>("send", ws.send(message.clone()))
-        .await
-        .expect("send");
-    let echoed = within::<R, _>("receive", ws.recv()).await;
-    assert_eq!(echoed.expect("echo").expect("echo ok"), message);
-    within::<R, _>("close", ws.close(None))
-        .await
-        .expect("close");
+    echo_session::<R>(url, config, &[Message::text("env")]).await;
 }
 
 fn env_selection<R: Runtime>(tinyproxy: &TinyProxy) {
