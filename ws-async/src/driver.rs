@@ -335,28 +335,27 @@ impl<T: Transport> Driver<T> {
         Poll::Ready(Ok(()))
     }
 
-    pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
+    /// The connection to queue data on, unless the stream has ended.
+    fn sending(&mut self) -> Result<&mut Connection, Error> {
         if self.finished {
             return Err(Error::ConnectionClosed);
         }
-        self.conn.send(message).map_err(Error::from)
+        Ok(&mut self.conn)
+    }
+
+    pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        Ok(self.sending()?.send(message)?)
     }
 
     pub(crate) fn send_frame(&mut self, frame: ws_proto::Frame) -> Result<(), Error> {
-        if self.finished {
-            return Err(Error::ConnectionClosed);
-        }
-        self.conn.send_frame(frame).map_err(Error::from)
+        Ok(self.sending()?.send_frame(frame)?)
     }
 
     pub(crate) fn send_prepared(
         &mut self,
         message: &ws_proto::PreparedMessage,
     ) -> Result<(), Error> {
-        if self.finished {
-            return Err(Error::ConnectionClosed);
-        }
-        self.conn.send_prepared(message).map_err(Error::from)
+        Ok(self.sending()?.send_prepared(message)?)
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
