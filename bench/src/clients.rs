@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use ws_async::{ClientConfig, Message, Transport, WebSocketStream};
+use ws_driver::{ClientConfig, Message, Transport, WebSocketStream};
 
 /// A client implementation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub fn run(kind: ClientKind, spec: &ClientSpec) -> Result<LoadResult, String> {
     let url = format!("ws://{}/", spec.addr);
     // Same settings as the peer: no compression offered.
     let config = ClientConfig::default().deflate(None);
-    let err = |e: ws_async::Error| e.to_string();
+    let err = |e: ws_driver::Error| e.to_string();
     match kind {
         ClientKind::WsTokio => current_thread_tokio()?.block_on(async {
             let (ws, _) = ws_tokio::connect_with(url.as_str(), config)
@@ -146,7 +146,7 @@ async fn drive_ours<T: Transport>(
     spec: &ClientSpec,
 ) -> Result<LoadResult, String> {
     let payload = Bytes::from(crate::wire::payload(spec.size));
-    let err = |e: ws_async::Error| e.to_string();
+    let err = |e: ws_driver::Error| e.to_string();
     for _ in 0..spec.in_flight {
         ws.send(Message::Binary(payload.clone()))
             .await

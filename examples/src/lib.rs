@@ -10,7 +10,7 @@ pub mod axum_echo;
 use std::future::Future;
 use std::io::{self, BufRead};
 use std::sync::Arc;
-use ws_async::{Message, Transport, WebSocketStream};
+use ws_driver::{Message, Transport, WebSocketStream};
 
 /// Echoes every text and binary message back until the connection is over.
 ///
@@ -81,12 +81,12 @@ pub async fn autobahn_client<T, F, Fut>(
     base: &str,
     agent: &str,
     connect: F,
-) -> Result<(), ws_async::Error>
+) -> Result<(), ws_driver::Error>
 where
     T: Transport,
     F: Fn(String) -> Fut,
     Fut: Future<
-        Output = Result<(WebSocketStream<T>, ws_async::http::Response<()>), ws_async::Error>,
+        Output = Result<(WebSocketStream<T>, ws_driver::http::Response<()>), ws_driver::Error>,
     >,
 {
     let base = base.trim_end_matches('/');
@@ -94,8 +94,8 @@ where
     let count: u32 = match ws.recv().await {
         Some(Ok(Message::Text(t))) => t
             .parse()
-            .map_err(|_| ws_async::Error::Url(format!("bad case count {t:?}")))?,
-        other => return Err(ws_async::Error::Url(format!("no case count: {other:?}"))),
+            .map_err(|_| ws_driver::Error::Url(format!("bad case count {t:?}")))?,
+        other => return Err(ws_driver::Error::Url(format!("no case count: {other:?}"))),
     };
     ws.close(None).await?;
     for case in 1..=count {
@@ -112,7 +112,7 @@ where
 /// The interactive client: sends each line of standard input as a text message and prints
 /// what comes back. Reading stdin blocks, so it runs on its own thread and feeds a channel.
 /// Ends when the server closes, or after stdin ends and the closing handshake is done.
-pub async fn interactive<T: Transport>(ws: WebSocketStream<T>) -> Result<(), ws_async::Error> {
+pub async fn interactive<T: Transport>(ws: WebSocketStream<T>) -> Result<(), ws_driver::Error> {
     use futures::future::{select, Either};
     use futures::StreamExt;
     let (mut sink, mut reader) = ws.split();
@@ -129,8 +129,8 @@ pub async fn interactive<T: Transport>(ws: WebSocketStream<T>) -> Result<(), ws_
         while let Some(line) = rx.next().await {
             sink.send(Message::text(line)).await?;
         }
-        sink.close(Some(ws_async::CloseFrame::new(
-            ws_async::CloseCode::NORMAL,
+        sink.close(Some(ws_driver::CloseFrame::new(
+            ws_driver::CloseCode::NORMAL,
             "",
         )))
         .await
@@ -144,7 +144,7 @@ pub async fn interactive<T: Transport>(ws: WebSocketStream<T>) -> Result<(), ws_
                 _ => {}
             }
         }
-        Ok::<_, ws_async::Error>(())
+        Ok::<_, ws_driver::Error>(())
     };
     let (send, recv) = (std::pin::pin!(send), std::pin::pin!(recv));
     let outcome = select(send, recv).await;
@@ -167,6 +167,6 @@ pub fn url_arg() -> String {
 /// The interactive clients' settings: defaults, plus the proxy environment variables
 /// (`HTTPS_PROXY` for `wss://`, `HTTP_PROXY` for `ws://`, `ALL_PROXY`, `NO_PROXY`), as command
 /// line tools conventionally honour them.
-pub fn client_config() -> ws_async::ClientConfig {
-    ws_async::ClientConfig::default().proxy_from_env()
+pub fn client_config() -> ws_driver::ClientConfig {
+    ws_driver::ClientConfig::default().proxy_from_env()
 }

@@ -21,7 +21,7 @@ use ws_tokio::Message;
 const N: usize = 25;
 
 type Client = ws_tokio::ClientStream;
-type Reader = ws_async::WebSocketReader<ws_tokio::ClientTransport>;
+type Reader = ws_driver::WebSocketReader<ws_tokio::ClientTransport>;
 
 /// A chat node on `redis`: serving on 127.0.0.1:0, subscribed to the room in Redis.
 async fn node(redis: &str) -> (SocketAddr, Arc<Room>) {

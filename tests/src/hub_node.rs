@@ -7,7 +7,7 @@
 use futures::future::{select, Either};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use ws_async::{Message, Transport, WebSocketStream};
+use ws_driver::{Message, Transport, WebSocketStream};
 use ws_hub::{Hub, RedisBackplane, RedisConfig, Subscriber};
 
 /// Runs one connection: forwards what the subscriber gets while reading commands, until the

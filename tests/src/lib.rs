@@ -20,7 +20,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use ws_async::{ClientConfig, Error, ServerConfig, Transport, WebSocketStream};
+use ws_driver::{ClientConfig, Error, ServerConfig, Transport, WebSocketStream};
 
 /// Every case fails rather than hang: each await on the network is bounded by this.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -32,8 +32,8 @@ pub type Handler<T> =
 /// How the server answers the opening handshake.
 pub type HookFn = Arc<
     dyn Fn(
-            &ws_async::http::Request<()>,
-        ) -> Result<ws_async::ws_handshake::Accept, ws_async::ws_handshake::Reject>
+            &ws_driver::http::Request<()>,
+        ) -> Result<ws_driver::ws_handshake::Accept, ws_driver::ws_handshake::Reject>
         + Send
         + Sync,
 >;
@@ -50,7 +50,7 @@ pub struct ServeOptions {
 }
 
 /// What connecting gives: the client stream and the server's 101 response.
-pub type Connected<T> = Result<(WebSocketStream<T>, ws_async::http::Response<()>), Error>;
+pub type Connected<T> = Result<(WebSocketStream<T>, ws_driver::http::Response<()>), Error>;
 
 /// One async runtime, as the suite needs it.
 pub trait Runtime: 'static {
@@ -73,7 +73,7 @@ pub trait Runtime: 'static {
 
     /// Connects a client to `url` (`ws://` or `wss://`).
     fn connect(
-        request: ws_async::http::Request<()>,
+        request: ws_driver::http::Request<()>,
         config: ClientConfig,
     ) -> BoxFuture<'static, Connected<Self::Client>>;
 
@@ -91,8 +91,8 @@ pub async fn within<R: Runtime, F: Future>(what: &str, future: F) -> F::Output {
 }
 
 /// A request for `url` with default headers.
-pub fn request(url: &str) -> ws_async::http::Request<()> {
-    use ws_async::ws_handshake::IntoClientRequest;
+pub fn request(url: &str) -> ws_driver::http::Request<()> {
+    use ws_driver::ws_handshake::IntoClientRequest;
     url.into_client_request().expect("valid test URL")
 }
 
@@ -101,14 +101,14 @@ pub fn request(url: &str) -> ws_async::http::Request<()> {
 pub async fn echo_session<R: Runtime>(
     url: &str,
     config: ClientConfig,
-    messages: &[ws_async::Message],
+    messages: &[ws_driver::Message],
 ) {
     let (mut ws, response) = within::<R, _>("connect", R::connect(request(url), config))
         .await
         .unwrap_or_else(|e| panic!("{}: connect to {url}: {e}", R::NAME));
     assert_eq!(
         response.status(),
-        ws_async::http::StatusCode::SWITCHING_PROTOCOLS
+        ws_driver::http::StatusCode::SWITCHING_PROTOCOLS
     );
     for message in messages {
         within::<R, _>("send", ws.send(message.clone()))

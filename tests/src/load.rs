@@ -11,7 +11,7 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use ws_async::{ClientConfig, Message, ServerConfig};
+use ws_driver::{ClientConfig, Message, ServerConfig};
 
 /// What one load round is asked to do.
 #[derive(Clone, Copy, Debug)]
@@ -109,7 +109,7 @@ pub fn serve_counted<R: Runtime>(ended: mpsc::UnboundedSender<()>) -> SocketAddr
         })
     });
     // Keepalive off: the rounds are short, and a ping would be an unexpected message here.
-    let stream = ws_async::StreamConfig::default().keepalive(None, Duration::from_secs(1));
+    let stream = ws_driver::StreamConfig::default().keepalive(None, Duration::from_secs(1));
     let config = ServerConfig::default().stream(stream);
     R::serve(
         ServeOptions {
@@ -130,7 +130,7 @@ async fn client<R: Runtime>(
 ) -> Result<u64, String> {
     let config = ClientConfig::default()
         .deflate(None)
-        .stream(ws_async::StreamConfig::default().keepalive(None, Duration::from_secs(1)));
+        .stream(ws_driver::StreamConfig::default().keepalive(None, Duration::from_secs(1)));
     let url = format!("ws://{addr}/");
     let (mut ws, _) = within::<R, _>("connect", R::connect(request(&url), config))
         .await

@@ -6,7 +6,7 @@ use futures::channel::{mpsc, oneshot};
 use futures::future::select;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use ws_async::{CloseFrame, Message, ServerConfig};
+use ws_driver::{CloseFrame, Message, ServerConfig};
 
 /// What the server saw, in order.
 #[derive(Debug, PartialEq)]
@@ -85,9 +85,9 @@ impl Drop for Server {
 }
 
 async fn serve_one(tcp: tokio::net::TcpStream, n: usize, log: mpsc::UnboundedSender<Seen>) {
-    let io = ws_async::TokioIo(tcp);
-    let accept = ws_async::ws_handshake::NoCallback;
-    let Ok(mut ws) = ws_async::server_handshake(io, accept, &ServerConfig::default()).await else {
+    let io = ws_driver::TokioIo(tcp);
+    let accept = ws_driver::ws_handshake::NoCallback;
+    let Ok(mut ws) = ws_driver::server_handshake(io, accept, &ServerConfig::default()).await else {
         return;
     };
     while let Some(Ok(message)) = ws.recv().await {

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
-use ws_async::{ClientConfig, MaybeTls};
+use ws_driver::{ClientConfig, MaybeTls};
 
 fn bind() -> std::net::TcpListener {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -18,14 +18,14 @@ fn bind() -> std::net::TcpListener {
 fn hook_of(
     options: &ServeOptions,
 ) -> impl FnOnce(
-    &ws_async::http::Request<()>,
-) -> Result<ws_async::ws_handshake::Accept, ws_async::ws_handshake::Reject>
+    &ws_driver::http::Request<()>,
+) -> Result<ws_driver::ws_handshake::Accept, ws_driver::ws_handshake::Reject>
        + Send
        + 'static {
     let hook = options.hook.clone();
-    move |request: &ws_async::http::Request<()>| match hook {
+    move |request: &ws_driver::http::Request<()>| match hook {
         Some(hook) => hook(request),
-        None => Ok(ws_async::ws_handshake::Accept::default()),
+        None => Ok(ws_driver::ws_handshake::Accept::default()),
     }
 }
 
@@ -34,8 +34,8 @@ pub struct Tokio;
 
 /// Transport of a tokio server connection.
 pub type TokioServer = MaybeTls<
-    ws_async::TokioIo<tokio::net::TcpStream>,
-    ws_async::TokioIo<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>,
+    ws_driver::TokioIo<tokio::net::TcpStream>,
+    ws_driver::TokioIo<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>,
 >;
 
 impl Runtime for Tokio {
@@ -67,13 +67,13 @@ impl Runtime for Tokio {
                     tokio::spawn(async move {
                         let io = match tls {
                             Some(acceptor) => match acceptor.accept(tcp).await {
-                                Ok(s) => MaybeTls::Tls(ws_async::TokioIo(s)),
+                                Ok(s) => MaybeTls::Tls(ws_driver::TokioIo(s)),
                                 Err(e) => return handler(Err(e.into())).await,
                             },
-                            None => MaybeTls::Plain(ws_async::TokioIo(tcp)),
+                            None => MaybeTls::Plain(ws_driver::TokioIo(tcp)),
                         };
                         let hook = hook_of(&options);
-                        handler(ws_async::server_handshake(io, hook, &options.config).await).await
+                        handler(ws_driver::server_handshake(io, hook, &options.config).await).await
                     });
                 }
             })
@@ -82,7 +82,7 @@ impl Runtime for Tokio {
     }
 
     fn connect(
-        request: ws_async::http::Request<()>,
+        request: ws_driver::http::Request<()>,
         config: ClientConfig,
     ) -> BoxFuture<'static, Connected<Self::Client>> {
         Box::pin(ws_tokio::connect_with(request, config))
@@ -95,7 +95,7 @@ impl Runtime for Tokio {
 
 /// Transport of a futures-io (async-std, smol) server connection.
 pub type FuturesServer<S> =
-    MaybeTls<ws_async::FuturesIo<S>, ws_async::FuturesIo<futures_rustls::server::TlsStream<S>>>;
+    MaybeTls<ws_driver::FuturesIo<S>, ws_driver::FuturesIo<futures_rustls::server::TlsStream<S>>>;
 
 macro_rules! futures_io_runtime {
     ($name:ident, $label:literal, $tcp:ty, $listener:ty, $client:ty, $connect:path,
@@ -129,14 +129,14 @@ macro_rules! futures_io_runtime {
                             Self::spawn(async move {
                                 let io = match tls {
                                     Some(acceptor) => match acceptor.accept(tcp).await {
-                                        Ok(s) => MaybeTls::Tls(ws_async::FuturesIo(s)),
+                                        Ok(s) => MaybeTls::Tls(ws_driver::FuturesIo(s)),
                                         Err(e) => return handler(Err(e.into())).await,
                                     },
-                                    None => MaybeTls::Plain(ws_async::FuturesIo(tcp)),
+                                    None => MaybeTls::Plain(ws_driver::FuturesIo(tcp)),
                                 };
                                 let hook = hook_of(&options);
                                 let ws =
-                                    ws_async::server_handshake(io, hook, &options.config).await;
+                                    ws_driver::server_handshake(io, hook, &options.config).await;
                                 handler(ws).await
                             });
                         }
@@ -146,7 +146,7 @@ macro_rules! futures_io_runtime {
             }
 
             fn connect(
-                request: ws_async::http::Request<()>,
+                request: ws_driver::http::Request<()>,
                 config: ClientConfig,
             ) -> BoxFuture<'static, Connected<Self::Client>> {
                 Box::pin($connect(request, config))

@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use tests::raw::{read_head, UPGRADE_REQUEST};
 use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions, TIMEOUT};
-use ws_async::ws_handshake::{Accept, ClientError, Reject};
-use ws_async::{
+use ws_driver::ws_handshake::{Accept, ClientError, Reject};
+use ws_driver::{
     http, ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, ServerConfig,
     StreamConfig, Transport, WebSocketStream,
 };
@@ -324,7 +324,7 @@ fn message_over_limit_is_1009<R: Runtime>() {
     let options = ServeOptions {
         config: ServerConfig::default().stream(
             StreamConfig::default()
-                .protocol(ws_async::ws_proto::Config::default().max_message_size(1000)),
+                .protocol(ws_driver::ws_proto::Config::default().max_message_size(1000)),
         ),
         ..ServeOptions::default()
     };

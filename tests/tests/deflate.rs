@@ -4,8 +4,8 @@ use futures::channel::mpsc;
 use futures::StreamExt;
 use std::sync::Arc;
 use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions};
-use ws_async::ws_handshake::DeflateOptions;
-use ws_async::{ClientConfig, CloseCode, Message, ServerConfig, StreamConfig};
+use ws_driver::ws_handshake::DeflateOptions;
+use ws_driver::{ClientConfig, CloseCode, Message, ServerConfig, StreamConfig};
 
 fn json_stream(n: usize) -> Vec<String> {
     (0..n)
@@ -130,7 +130,7 @@ fn declined_when_disabled<R: Runtime>() {
 }
 
 fn bomb_is_1009_and_others_are_served<R: Runtime>() {
-    let limit = ws_async::ws_proto::Config::default().max_message_size(1 << 20);
+    let limit = ws_driver::ws_proto::Config::default().max_message_size(1 << 20);
     let options = ServeOptions {
         config: ServerConfig::default().stream(StreamConfig::default().protocol(limit)),
         ..ServeOptions::default()

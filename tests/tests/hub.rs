@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use tests::hub_node::session;
 use tests::{request, within, Handler, Runtime, ServeOptions};
-use ws_async::ws_handshake::DeflateOptions;
-use ws_async::{ClientConfig, CloseCode, Message, ServerConfig, Transport, WebSocketStream};
+use ws_driver::ws_handshake::DeflateOptions;
+use ws_driver::{ClientConfig, CloseCode, Message, ServerConfig, Transport, WebSocketStream};
 use ws_hub::{Hub, HubConfig, SlowPolicy};
 
 fn hub_handler<T: Transport + Send + 'static>(hub: Hub) -> Handler<T> {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tests::tinyproxy::{ProxyOptions, TinyProxy};
 use tests::{echo_handler, echo_session, request, within, Runtime, ServeOptions};
-use ws_async::{http, ClientConfig, Error, Message, Proxy, ProxyError};
+use ws_driver::{http, ClientConfig, Error, Message, Proxy, ProxyError};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cr3t-pw";
@@ -187,7 +187,7 @@ fn bytes_after_the_proxy_answer_are_kept<R: Runtime>() {
         ClientConfig::default().proxy(Some(proxy)),
     ));
     match &error {
-        Error::ClientHandshake(ws_async::ws_handshake::ClientError::Rejected { response }) => {
+        Error::ClientHandshake(ws_driver::ws_handshake::ClientError::Rejected { response }) => {
             assert_eq!(response.status(), http::StatusCode::IM_A_TEAPOT);
             assert_eq!(response.body(), b"tea");
         }

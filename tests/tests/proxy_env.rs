@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use tests::tinyproxy::{ProxyOptions, TinyProxy};
 use tests::{echo_handler, echo_session, Runtime, ServeOptions};
-use ws_async::{ClientConfig, Message};
+use ws_driver::{ClientConfig, Message};
 
 /// Connects, echoes one message, closes.
 async fn echo_once<R: Runtime>(url: &str, config: ClientConfig) {

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use tests::restartable::{Seen, Server};
 use tests::runtimes::{AsyncStd, Smol, Tokio};
 use tests::{within, Runtime};
-use ws_async::reconnect::{
+use ws_driver::reconnect::{
     Backoff, Connector, DisconnectReason, Event, Jitter, JitterRng, QueuePolicy, ReconnectError,
     ReconnectingClient,
 };
-use ws_async::{Error, Message};
+use ws_driver::{Error, Message};
 
 /// A runtime under test and its adapter's connector.
 trait Rt: Runtime {
@@ -87,7 +87,7 @@ fn reduce(event: &Event) -> Ev {
 fn builder<R: Rt>(
     port: u16,
 ) -> (
-    ws_async::reconnect::Builder<R::Conn>,
+    ws_driver::reconnect::Builder<R::Conn>,
     mpsc::UnboundedReceiver<Ev>,
 ) {
     let (tx, rx) = mpsc::unbounded();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tests::raw::{read_head, UPGRADE_REQUEST};
 use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions};
-use ws_async::{
+use ws_driver::{
     ClientConfig, CloseCode, Error, Message, ProtocolError, ServerConfig, StreamConfig, Timeout,
 };
 
@@ -29,7 +29,7 @@ enum Seen {
     Ended(Duration),
 }
 
-fn reporting_handler<T: ws_async::Transport + Send + 'static>(
+fn reporting_handler<T: ws_driver::Transport + Send + 'static>(
     tx: mpsc::UnboundedSender<Seen>,
 ) -> Handler<T> {
     Arc::new(move |ws| {
@@ -262,7 +262,7 @@ fn client_keepalive_reports_a_typed_timeout<R: Runtime>() {
             .expect("key")
             .trim()
             .to_string();
-        let accept = ws_async::ws_handshake::accept_key(key.as_bytes());
+        let accept = ws_driver::ws_handshake::accept_key(key.as_bytes());
         write!(
             tcp,
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

@@ -4,7 +4,7 @@
 //! [`accept`] runs the server handshake on any byte stream, including a TLS one. Both give a
 //! WebSocket stream: a `futures::Stream` of received [`Message`]s and a `futures::Sink` of
 //! messages to send, with `send`, `recv`, `close` and `split`. The protocol lives in
-//! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-async`, shared by every
+//! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-driver`, shared by every
 //! runtime adapter: this crate only names async-std's socket and I/O types.
 //!
 //! A server and a client on loopback, echoing one message:
@@ -35,7 +35,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-ws_async::adapter_api! {
+ws_driver::adapter_api! {
     runtime: "async-std",
     io: FuturesIo,
     read: futures_io::AsyncRead,

@@ -3,7 +3,7 @@
 use crate::queue::Next;
 use crate::Subscriber;
 use futures_util::SinkExt;
-use ws_async::{CloseFrame, Error, Transport, WebSocketSink};
+use ws_driver::{CloseFrame, Error, Transport, WebSocketSink};
 
 /// Most messages queued to the socket before one flush: a burst goes out in few writes.
 const BATCH: usize = 64;
@@ -14,7 +14,7 @@ const BATCH: usize = 64;
 ///
 /// Run it in the connection's writing task, with the reading half in another (or joined with
 /// it); each message goes out as the shared frame bytes (see
-/// [`ws_async::WebSocketSink::send_prepared`]). Works on every runtime.
+/// [`ws_driver::WebSocketSink::send_prepared`]). Works on every runtime.
 pub async fn forward<T: Transport>(
     subscriber: &Subscriber,
     sink: &mut WebSocketSink<T>,

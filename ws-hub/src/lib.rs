@@ -10,7 +10,7 @@
 //!
 //! The hub is runtime-agnostic: publishing only queues, and a connection's task awaits
 //! [`Subscriber::next`] on any runtime ([`forward`] does the loop for a split
-//! [`ws_async::WebSocketSink`], for the tokio, async-std and smol adapters alike).
+//! [`ws_driver::WebSocketSink`], for the tokio, async-std and smol adapters alike).
 //!
 //! Several server processes share topics through a [`Backplane`]: [`Hub::with_backplane`]
 //! publishes to it, and [`Hub::run_backplane`] delivers what it receives, exactly once and in

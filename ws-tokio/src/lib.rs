@@ -4,7 +4,7 @@
 //! [`accept`] runs the server handshake on any byte stream, including a TLS one. Both give a
 //! WebSocket stream: a `futures::Stream` of received [`Message`]s and a `futures::Sink` of
 //! messages to send, with `send`, `recv`, `close` and `split`. The protocol lives in
-//! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-async`, shared by every
+//! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-driver`, shared by every
 //! runtime adapter: this crate only names tokio's socket and I/O types.
 //!
 //! An echo server that only accepts browsers from one origin (RFC 6455 §10.2):
@@ -43,7 +43,7 @@
 #[cfg(feature = "hyper")]
 pub mod upgrade;
 
-ws_async::adapter_api! {
+ws_driver::adapter_api! {
     runtime: "tokio",
     io: TokioIo,
     read: tokio::io::AsyncRead,

@@ -67,10 +67,10 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use ws_async::ws_handshake::Refusal;
-use ws_async::Accepted;
+use ws_driver::ws_handshake::Refusal;
+use ws_driver::Accepted;
 
-pub use ws_async::ws_handshake::is_upgrade_request;
+pub use ws_driver::ws_handshake::is_upgrade_request;
 
 /// The WebSocket stream over a connection hyper handed over.
 pub type HyperWebSocket = crate::WebSocketStream<hyper_util::rt::TokioIo<Upgraded>>;
@@ -123,7 +123,7 @@ where
         response: Box::new(refusal.response.map(B::from)),
     };
     let (response, accepted) =
-        ws_async::accept_request(request, callback, &config).map_err(refuse)?;
+        ws_driver::accept_request(request, callback, &config).map_err(refuse)?;
     // hyper puts this in every request of a connection that can be upgraded; without it (an
     // HTTP/2 connection, a request built by hand) a 101 would leave the client hanging.
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
@@ -170,7 +170,7 @@ impl Future for HyperUpgrade {
         let Some(accepted) = self.accepted.take() else {
             return Poll::Ready(Err(Error::ConnectionClosed));
         };
-        let io = ws_async::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
+        let io = ws_driver::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
         Poll::Ready(Ok(accepted.into_stream(io, &[])))
     }
 }

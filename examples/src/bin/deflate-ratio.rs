@@ -3,7 +3,7 @@
 //! `cargo run --release -p examples --bin deflate-ratio [MESSAGES]`
 
 use std::time::Instant;
-use ws_async::ws_proto::{
+use ws_driver::ws_proto::{
     Config, Connection, DeflateConfig, Event, Message, PerMessageDeflate, Role,
 };
 

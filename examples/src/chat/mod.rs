@@ -386,7 +386,7 @@ const BATCH: usize = 64;
 
 /// Sends the member's queued events, each as the hub's shared frame, until the room drops it
 /// (returning the close frame the room chose) or the connection fails (`None`).
-async fn write_loop<T: ws_async::Transport>(
+async fn write_loop<T: ws_driver::Transport>(
     sink: &mut WebSocketSink<T>,
     me: &Membership,
     kicked: Option<oneshot::Receiver<CloseFrame>>,

@@ -20,14 +20,14 @@ pub fn event(
 }
 
 /// The next event on `ws`.
-pub async fn next_event<T: ws_async::Transport>(ws: &mut ws_async::WebSocketStream<T>) -> Value {
+pub async fn next_event<T: ws_driver::Transport>(ws: &mut ws_driver::WebSocketStream<T>) -> Value {
     event(tokio::time::timeout(STEP, ws.recv()).await)
 }
 
 /// Reads past text messages to the close frame, which must carry `code` and `reason`; returns
 /// how many texts came first.
-pub async fn expect_close<T: ws_async::Transport>(
-    ws: &mut ws_async::WebSocketStream<T>,
+pub async fn expect_close<T: ws_driver::Transport>(
+    ws: &mut ws_driver::WebSocketStream<T>,
     code: CloseCode,
     reason: &str,
 ) -> usize {

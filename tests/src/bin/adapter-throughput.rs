@@ -7,7 +7,7 @@ use futures::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tests::runtimes::{AsyncStd, Smol, Tokio};
 use tests::{echo_handler, request, Runtime, ServeOptions};
-use ws_async::{ClientConfig, Message, ServerConfig};
+use ws_driver::{ClientConfig, Message, ServerConfig};
 
 fn measure<R: Runtime>(size: usize, budget: Duration) -> f64 {
     let options = ServeOptions {

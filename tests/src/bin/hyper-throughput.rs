@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use ws_tokio::{ClientConfig, Message, ServerConfig};
 
-async fn echo<T: ws_async::Transport>(mut ws: ws_async::WebSocketStream<T>) {
+async fn echo<T: ws_driver::Transport>(mut ws: ws_driver::WebSocketStream<T>) {
     while let Some(Ok(message)) = ws.recv().await {
         if message.is_data() && ws.send(message).await.is_err() {
             break;

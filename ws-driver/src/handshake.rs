@@ -81,7 +81,7 @@ impl ClientConfig {
     /// if [`proxy_from_env`](Self::proxy_from_env) was called).
     ///
     /// ```
-    /// use ws_async::{ClientConfig, Proxy};
+    /// use ws_driver::{ClientConfig, Proxy};
     ///
     /// let proxy = Proxy::new("http://alice:s3cret@proxy.internal:3128")?;
     /// assert_eq!((proxy.host(), proxy.port(), proxy.user()), ("proxy.internal", 3128, Some("alice")));

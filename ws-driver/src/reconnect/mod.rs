@@ -130,7 +130,7 @@ macro_rules! reconnect_api {
         }
 
         /// A client that reconnects with backoff, re-runs `on_connect` and queues messages
-        /// while disconnected: see the `ws_async::reconnect` module.
+        /// while disconnected: see the `ws_driver::reconnect` module.
         pub type ReconnectingClient = $crate::reconnect::ReconnectingClient<Connector>;
     };
 }
