@@ -6,13 +6,24 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
-    /// Largest frame payload accepted, in bytes; larger ones fail with 1009 as soon as their
-    /// header arrives. Default 16 MiB.
+    /// Largest frame payload accepted, in bytes, on top of `max_message_size` (a frame is never
+    /// accepted above that either: see [`frame_limit`](Config::frame_limit)); larger frames fail
+    /// with 1009 as soon as their header arrives. Default `usize::MAX`: no separate frame
+    /// limit, so any frame up to `max_message_size` is accepted, however the peer fragments
+    /// (like Python websockets' `max_size` and Go coder/websocket's read limit, which bound
+    /// messages only). Set it lower to bound each frame's buffering as well.
     pub max_frame_size: usize,
     /// Largest message accepted, in bytes, counted over all its fragments (after decompression
     /// when an extension compresses); a message crossing it fails with 1009 before its payload is
-    /// buffered. Applies when `reassemble` is on. Default 64 MiB.
+    /// buffered. With `reassemble` off it bounds each frame instead. Default 64 MiB.
     pub max_message_size: usize,
+    /// Data messages whose payload (after compression, when an extension compresses) is longer
+    /// than this are sent as several frames of at most this many payload bytes (RFC 6455
+    /// §5.4; with permessage-deflate the whole message is compressed, then the compressed bytes
+    /// are split and RSV1 goes on the first frame only, RFC 7692 §6.1). Peers with a frame limit
+    /// (tungstenite's default is 16 MiB per frame) then accept messages up to their message
+    /// limit. `usize::MAX` sends every message as one frame. Default 1 MiB.
+    pub fragment_size: usize,
     /// Answer each ping with a pong carrying the same payload (RFC 6455 §5.5.2). Default on.
     pub auto_pong: bool,
     /// Reassemble fragmented messages. When off, data frames are surfaced one by one as
@@ -20,8 +31,10 @@ pub struct Config {
     /// still validated across the fragments. Default on.
     pub reassemble: bool,
     /// Bytes of queued output above which [`Connection::is_write_buffer_full`]
-    /// (crate::Connection::is_write_buffer_full) says to stop queueing (backpressure). Control
-    /// replies are queued regardless. Default 128 KiB.
+    /// (crate::Connection::is_write_buffer_full) says to stop queueing (backpressure). Replies
+    /// the peer triggers never take the output past it by more than one control frame: at the
+    /// limit, the pong for the latest ping waits in a single slot (RFC 6455 §5.5.3), and a close
+    /// reply is sent once. Default 128 KiB.
     pub write_buffer_limit: usize,
     /// Fail the connection with 1001 when nothing at all arrives for this long (a read
     /// timeout). `None` (the default) leaves quiet connections open; keepalive still detects
@@ -42,8 +55,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            max_frame_size: 16 << 20,
+            max_frame_size: usize::MAX,
             max_message_size: 64 << 20,
+            fragment_size: 1 << 20,
             auto_pong: true,
             reassemble: true,
             write_buffer_limit: 128 << 10,
@@ -66,6 +80,19 @@ impl Config {
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
         self
+    }
+
+    /// Sets [`fragment_size`](Config::fragment_size) (at least 1).
+    pub fn fragment_size(mut self, bytes: usize) -> Self {
+        self.fragment_size = bytes.max(1);
+        self
+    }
+
+    /// The largest frame payload accepted: the smaller of
+    /// [`max_frame_size`](Config::max_frame_size) and
+    /// [`max_message_size`](Config::max_message_size).
+    pub fn frame_limit(&self) -> usize {
+        self.max_frame_size.min(self.max_message_size)
     }
 
     /// Sets [`auto_pong`](Config::auto_pong).

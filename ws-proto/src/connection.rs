@@ -312,10 +312,10 @@ impl Connection {
             }
             return Ok(());
         }
-        if h.payload_len > self.config.max_frame_size as u64 {
+        if h.payload_len > self.config.frame_limit() as u64 {
             return Err(ProtocolError::FrameTooLarge {
                 size: h.payload_len,
-                max: self.config.max_frame_size,
+                max: self.config.frame_limit(),
             });
         }
         // RFC 6455 §5.4: fragments of one message are not interleaved with another's.
@@ -347,10 +347,12 @@ impl Connection {
         let message = match header.opcode {
             OpCode::Ping => {
                 // RFC 6455 §5.5.2: answer with a pong carrying the same application data.
+                // Only the latest ping's pong may wait while the output is at its limit
+                // (RFC 6455 §5.5.3): a ping flood never grows the output (see `push_pong`).
                 if self.config.auto_pong && !self.close_sent {
                     let mask = self.mask();
-                    self.out
-                        .push_frame(OpCode::Pong, true, Rsv::NONE, &payload, mask);
+                    let limit = self.config.write_buffer_limit;
+                    self.out.push_pong(payload.clone(), mask, limit);
                 }
                 Message::Ping(payload)
             }
@@ -448,10 +450,7 @@ impl Connection {
     }
 
     fn mask(&self) -> Option<MaskingKey> {
-        match self.role {
-            Role::Client => Some(MaskingKey::random()),
-            Role::Server => None,
-        }
+        mask_for(self.role)
     }
 
     fn check_can_send(&self) -> Result<(), SendError> {
@@ -479,11 +478,15 @@ impl Connection {
         if self.sending_fragments {
             return Err(SendError::InvalidFrameSequence);
         }
-        let mask = self.mask();
-        match self.extension.as_mut().and_then(|e| e.encode(payload)) {
-            Some((rsv, encoded)) => self.out.push_frame(opcode, true, rsv, &encoded, mask),
-            None => self.out.push_frame(opcode, true, Rsv::NONE, payload, mask),
-        }
+        let (rsv, payload) = match self.extension.as_mut().and_then(|e| e.encode(payload)) {
+            Some((rsv, encoded)) => (rsv, encoded),
+            None => (Rsv::NONE, payload.clone()),
+        };
+        // Split into frames of at most `fragment_size` (RSV bits on the first only).
+        let role = self.role;
+        let fragment = self.config.fragment_size;
+        self.out
+            .push_message(opcode, rsv, &payload, fragment, || mask_for(role));
         Ok(())
     }
 
@@ -503,16 +506,15 @@ impl Connection {
             return self.send_data(message.opcode(), message.payload());
         }
         let encoded = match self.extension.as_mut() {
-            None => message.plain().clone(),
-            Some(extension) => {
-                let shared = extension
-                    .shared_encoding()
-                    .and_then(|key| message.encoded_for(key, |payload| extension.encode(payload)));
-                match shared {
-                    Some(encoded) => encoded,
-                    None => return self.send_data(message.opcode(), message.payload()),
-                }
-            }
+            None => Some(message.plain().clone()),
+            Some(extension) => extension
+                .shared_encoding()
+                .and_then(|key| message.encoded_for(key, |payload| extension.encode(payload))),
+        };
+        // The shared bytes are one frame: a message to be fragmented is encoded here instead.
+        let encoded = encoded.filter(|e| e.payload_len() <= self.config.fragment_size);
+        let Some(encoded) = encoded else {
+            return self.send_data(message.opcode(), message.payload());
         };
         self.out.push_encoded(&encoded.head);
         self.out.push_encoded(&encoded.body);
@@ -741,6 +743,14 @@ impl Connection {
             self.advance_output(n);
         }
         all
+    }
+}
+
+/// A fresh masking key for a client's frame, none for a server's (RFC 6455 §5.3).
+fn mask_for(role: Role) -> Option<MaskingKey> {
+    match role {
+        Role::Client => Some(MaskingKey::random()),
+        Role::Server => None,
     }
 }
 

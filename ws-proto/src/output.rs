@@ -12,11 +12,19 @@ use std::io::IoSlice;
 const ZERO_COPY_MIN: usize = 4096;
 
 /// Encoded frames in order: shared payload chunks, then the bytes being staged.
+///
+/// Automatic pongs go through [`push_pong`](Output::push_pong), which keeps the queue bounded
+/// whatever the peer sends: see there.
 #[derive(Debug, Default)]
 pub(crate) struct Output {
     chunks: VecDeque<Bytes>,
     staging: BytesMut,
     len: usize,
+    /// The reply to the most recent ping, held back while the queue is at its limit
+    /// (RFC 6455 §5.5.3 lets us answer only the latest ping): its payload and masking key.
+    pending_pong: Option<(Bytes, Option<MaskingKey>)>,
+    /// The queue length at or above which a pong is held back rather than queued.
+    pong_limit: usize,
 }
 
 impl Output {
@@ -24,8 +32,60 @@ impl Output {
         self.len
     }
 
-    /// Encodes one frame. `mask` is set for clients.
+    /// Queues the automatic reply to a ping, without letting the peer grow the queue: when it
+    /// fits within `limit` (the write buffer limit), or the queue is empty, the pong is queued
+    /// at once; otherwise it waits in a single slot where a later ping's pong replaces it
+    /// (RFC 6455 §5.5.3). The slot is emptied into the queue, at a frame boundary, as soon as
+    /// the pong fits again, and before any other frame is queued, so the pong never waits
+    /// behind data queued after it. Pings alone therefore never take the queue past `limit`
+    /// (or one control frame, when `limit` is smaller).
+    pub(crate) fn push_pong(&mut self, payload: Bytes, mask: Option<MaskingKey>, limit: usize) {
+        self.pong_limit = limit;
+        self.pending_pong = Some((payload, mask));
+        self.release_pong();
+    }
+
+    /// Queues the held-back pong if there is room, or if another frame is about to be queued
+    /// (`force`): a pong must not fall behind frames queued after it.
+    fn release_pong_if(&mut self, force: bool) {
+        if self.pending_pong.is_none() {
+            return;
+        }
+        let frame_len = self.pending_pong.as_ref().map_or(0, |(payload, mask)| {
+            // Control payloads are at most 125 bytes: a 2-byte header, plus a client's key.
+            2 + payload.len() + if mask.is_some() { 4 } else { 0 }
+        });
+        if force || self.len == 0 || self.len + frame_len <= self.pong_limit {
+            if let Some((payload, mask)) = self.pending_pong.take() {
+                self.encode_frame(OpCode::Pong, true, Rsv::NONE, &payload, mask);
+            }
+        }
+    }
+
+    fn release_pong(&mut self) {
+        self.release_pong_if(false);
+    }
+
+    /// Whether a pong is held back (see [`push_pong`](Output::push_pong)).
+    #[cfg(test)]
+    pub(crate) fn has_pending_pong(&self) -> bool {
+        self.pending_pong.is_some()
+    }
+
+    /// Encodes one frame (after a held-back pong, if any). `mask` is set for clients.
     pub(crate) fn push_frame(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv: Rsv,
+        payload: &Bytes,
+        mask: Option<MaskingKey>,
+    ) {
+        self.release_pong_if(true);
+        self.encode_frame(opcode, fin, rsv, payload, mask);
+    }
+
+    fn encode_frame(
         &mut self,
         opcode: OpCode,
         fin: bool,
@@ -55,12 +115,38 @@ impl Output {
         }
     }
 
+    /// Encodes a whole data message as frames of at most `fragment` payload bytes (one frame
+    /// when it fits, RFC 6455 §5.4): the opcode and `rsv` on the first, `Continuation` and no
+    /// RSV bits on the rest (RFC 7692 §6.1), each masked with a fresh key from `mask`.
+    pub(crate) fn push_message(
+        &mut self,
+        opcode: OpCode,
+        rsv: Rsv,
+        payload: &Bytes,
+        fragment: usize,
+        mut mask: impl FnMut() -> Option<MaskingKey>,
+    ) {
+        let fragment = fragment.max(1);
+        let mut start = 0usize;
+        let (mut opcode, mut rsv) = (opcode, rsv);
+        loop {
+            let end = payload.len().min(start.saturating_add(fragment));
+            let fin = end == payload.len();
+            self.push_frame(opcode, fin, rsv, &payload.slice(start..end), mask());
+            if fin {
+                return;
+            }
+            (opcode, rsv, start) = (OpCode::Continuation, Rsv::NONE, end);
+        }
+    }
+
     /// Queues bytes already encoded (a prepared frame, the same for every connection): small
     /// ones are copied like any frame, larger ones queued by reference.
     pub(crate) fn push_encoded(&mut self, bytes: &Bytes) {
         if bytes.is_empty() {
             return;
         }
+        self.release_pong_if(true);
         self.len += bytes.len();
         if bytes.len() < ZERO_COPY_MIN {
             self.staging.extend_from_slice(bytes);
@@ -109,17 +195,18 @@ impl Output {
                 }
                 Some(front) => {
                     front.advance(n);
-                    return;
+                    break;
                 }
                 None => {
                     self.staging.advance(n);
-                    return;
+                    break;
                 }
             }
         }
         while self.chunks.front().is_some_and(|c| c.is_empty()) {
             self.chunks.pop_front();
         }
+        self.release_pong();
     }
 }
 

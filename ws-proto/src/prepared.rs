@@ -45,6 +45,14 @@ impl Encoded {
         }
     }
 
+    /// Length of the frame's payload.
+    pub(crate) fn payload_len(&self) -> usize {
+        FrameHeader::decode(&self.head)
+            .ok()
+            .flatten()
+            .map_or(0, |(header, _)| header.payload_len as usize)
+    }
+
     /// Frame length on the wire.
     pub(crate) fn len(&self) -> usize {
         self.head.len() + self.body.len()
