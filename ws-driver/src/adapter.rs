@@ -23,6 +23,7 @@ macro_rules! adapter_api {
             Accept, Callback, ClientError, IntoClientRequest, NoCallback, Proxy, ProxyError,
             Reject, ServerError,
         };
+        pub use $crate::ProtocolConfig;
         pub use $crate::{http, ws_handshake, ws_proto};
         pub use $crate::{
             ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, PreparedMessage,

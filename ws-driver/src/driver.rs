@@ -9,6 +9,8 @@ use std::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use ws_proto::{CloseCode, CloseFrame, Connection, Event, Message};
 
+mod flow;
+
 /// Settings of an established WebSocket stream.
 ///
 /// Limits and deadlines (keepalive, idle, closing handshake) are the protocol core's: the async
@@ -86,6 +88,14 @@ pub(crate) struct Driver<T> {
     peer_eof: bool,
     /// The transport was shut down (or failed): the stream has ended.
     finished: bool,
+    /// Flow control between the halves (issue 15; see `flow.rs`): a write of ours is waiting
+    /// for the transport, a message read meanwhile for `poll_next_message` to return, the
+    /// failure it returns once the transport is closed, and the peer's close frame if it
+    /// arrived during our write (reported by that write).
+    write_waiting: bool,
+    stash: Option<Message>,
+    failure: Option<Error>,
+    peer_close: Option<Option<CloseFrame>>,
 }
 
 impl<T: Transport> Driver<T> {
@@ -101,6 +111,10 @@ impl<T: Transport> Driver<T> {
             linger: None,
             peer_eof: false,
             finished: false,
+            write_waiting: false,
+            stash: None,
+            failure: None,
+            peer_close: None,
         }
     }
 
@@ -200,32 +214,37 @@ impl<T: Transport> Driver<T> {
         Poll::Ready(())
     }
 
-    /// Reads and drops whatever the peer still sends until it closes its side too, for at most
-    /// [`LINGER`]. Closing a socket with unread data makes the kernel answer with a reset, and
-    /// a reset discards what we queued but it has not sent yet: our last frames (the close
-    /// frame, a message sent just before a protocol error) could be lost. Not every transport
-    /// half-closes on shutdown (async-std's TCP stream does not), so the wait is short.
+    /// Reads and drops whatever the peer still sends until it closes its side too, or is quiet
+    /// for [`LINGER`], or the close timeout runs out. Closing a socket with unread data makes
+    /// the kernel answer with a reset, and a reset discards what we queued but it has not sent
+    /// yet: our last frames (the close frame, a message sent just before a protocol error)
+    /// could be lost. Not every transport half-closes on shutdown (async-std's TCP stream does
+    /// not), so a quiet peer is not waited for long; one still sending (the rest of a message
+    /// too large for us, until it reads our 1009) is drained up to the close timeout.
     fn poll_linger(&mut self) -> Poll<()> {
-        let mut cx = Context::from_waker(&self.proxy_waker);
-        let io = &self.io;
-        let linger = self.linger.get_or_insert_with(|| io.sleep(LINGER));
-        if linger.as_mut().poll(&mut cx).is_ready() {
-            self.peer_eof = true;
-        }
-        while !self.peer_eof {
+        let waker = self.proxy_waker.clone();
+        let mut cx = Context::from_waker(&waker);
+        while !self.peer_eof && self.conn.timed_out().is_none() {
             let buf = self.conn.read_buffer();
             buf.clear();
             match self.io.poll_read_buf(&mut cx, buf) {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => self.peer_eof = true,
-                Poll::Ready(Ok(_)) => {}
+                // Still sending: the quiet period starts again.
+                Poll::Ready(Ok(_)) => self.linger = None,
                 Poll::Pending => {
+                    let io = &self.io;
+                    let linger = self.linger.get_or_insert_with(|| io.sleep(LINGER));
+                    if linger.as_mut().poll(&mut cx).is_ready() {
+                        break;
+                    }
                     self.poll_deadlines();
                     if self.conn.timed_out().is_none() {
                         return Poll::Pending;
                     }
-                    break;
                 }
             }
+            // The close timeout bounds a peer that never stops sending.
+            self.poll_deadlines();
         }
         self.conn.read_buffer().clear();
         Poll::Ready(())
@@ -238,8 +257,12 @@ impl<T: Transport> Driver<T> {
     ) -> Poll<Option<Result<Message, Error>>> {
         self.proxy.read.register(cx.waker());
         loop {
+            // A message our write read meanwhile comes first (see `flow.rs`).
+            if let Some(message) = self.stash.take() {
+                return Poll::Ready(Some(Ok(message)));
+            }
             if self.finished {
-                return Poll::Ready(None);
+                return Poll::Ready(self.failure.take().map(Err));
             }
             match self.conn.next_event() {
                 Ok(Some(Event::Message(message))) => {
@@ -254,17 +277,27 @@ impl<T: Transport> Driver<T> {
                 }
                 Ok(None) => {}
                 Err(e) => {
+                    // Returned once the transport is closed (`poll_closing` drains what the
+                    // peer still sends first), so a caller that drops the stream on error does
+                    // not make the kernel reset the connection before our close goes out.
                     tracing::debug!(error = %e, "websocket connection failed");
-                    let _ = self.poll_write_out();
-                    return Poll::Ready(Some(Err(Error::Protocol(e))));
+                    self.failure = Some(Error::Protocol(e));
                 }
             }
-            if let Poll::Ready(Err(e)) = self.poll_write_out() {
+            let written = self.poll_write_out();
+            if let Poll::Ready(Err(e)) = written {
                 self.finished = true;
                 return Poll::Ready(Some(Err(Error::Io(e))));
             }
             if self.poll_closing().is_ready() {
-                return Poll::Ready(None);
+                return Poll::Ready(self.failure.take().map(Err));
+            }
+            if written.is_pending() && self.read_paused() {
+                // Backpressure: see `flow.rs`. Deadlines still run.
+                if self.deadlines_moved() {
+                    continue;
+                }
+                return Poll::Pending;
             }
             let mut io_cx = Context::from_waker(&self.proxy_waker);
             let buf = self.conn.read_buffer();
@@ -272,9 +305,7 @@ impl<T: Transport> Driver<T> {
             let Poll::Ready(read) = read else {
                 // Deadlines are judged only once everything that arrived has been read, so a
                 // pong waiting in the socket is never mistaken for silence.
-                let before = (self.conn.output_len(), self.conn.timed_out());
-                self.poll_deadlines();
-                if (self.conn.output_len(), self.conn.timed_out()) != before {
+                if self.deadlines_moved() {
                     continue; // a keepalive ping to write, or a deadline to act on
                 }
                 return Poll::Pending;
@@ -317,11 +348,21 @@ impl<T: Transport> Driver<T> {
         } else {
             self.poll_write_out()
         };
-        match written {
-            Poll::Ready(result) => Poll::Ready(result.map_err(Error::Io)),
-            Poll::Pending if self.write_stalled() => Poll::Ready(Err(Error::ConnectionClosed)),
-            Poll::Pending => Poll::Pending,
-        }
+        // While the write waits, the peer's bytes are read (bounded, see `flow.rs`): its close
+        // may explain why it stopped taking ours, and is then what the write reports.
+        self.write_waiting = written.is_pending();
+        let result = match written {
+            Poll::Ready(result) => result.map_err(Error::Io),
+            Poll::Pending if self.read_while_writing() || self.write_stalled() => {
+                Err(Error::ConnectionClosed)
+            }
+            Poll::Pending => return Poll::Pending,
+        };
+        self.write_waiting = false;
+        Poll::Ready(match self.peer_close.take() {
+            Some(frame) => Err(Error::ClosedByPeer(frame)),
+            None => result,
+        })
     }
 
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -37,4 +37,18 @@ pub enum Error {
     /// The opening handshake did not finish in time.
     #[error("the opening handshake timed out")]
     HandshakeTimeout,
+    /// The peer closed the connection while we were sending: its close frame (`None` when it
+    /// gave no status code), for example 1009 for a message larger than the peer accepts. What
+    /// was being sent may not have been processed.
+    #[error("the peer closed the connection while we were sending{}", describe_close(.0))]
+    ClosedByPeer(Option<ws_proto::CloseFrame>),
+}
+
+/// ` (code N: reason)` for a close frame, or nothing.
+fn describe_close(frame: &Option<ws_proto::CloseFrame>) -> String {
+    match frame {
+        Some(f) if f.reason.is_empty() => format!(" (close code {})", f.code),
+        Some(f) => format!(" (close code {}: {})", f.code, f.reason.as_str()),
+        None => String::new(),
+    }
 }

@@ -15,6 +15,7 @@ mod driver;
 mod either;
 mod error;
 mod handshake;
+mod limits;
 pub mod reconnect;
 mod stream;
 mod transport;
@@ -43,6 +44,9 @@ pub use http;
 pub use ws_handshake;
 pub use ws_handshake::{Proxy, ProxyError};
 pub use ws_proto;
+/// The protocol core's settings (limits, deadlines), as
+/// [`StreamConfig::protocol`](StreamConfig::protocol) takes them.
+pub use ws_proto::Config as ProtocolConfig;
 pub use ws_proto::{
     CloseCode, CloseFrame, Frame, Message, OpCode, PreparedMessage, ProtocolError, Role, State,
     Timeout, Utf8Bytes,

@@ -48,6 +48,13 @@ impl<T: Transport> WebSocketStream<T> {
         self.driver.connection().state()
     }
 
+    /// Bytes queued for writing that the transport has not taken yet (our messages, and the
+    /// pongs and close replies the peer's frames call for). The peer cannot grow it past the
+    /// write buffer limit plus one control frame, whatever it sends.
+    pub fn buffered_output(&self) -> usize {
+        self.driver.connection().output_len()
+    }
+
     /// The transport.
     pub fn get_ref(&self) -> &T {
         self.driver.transport()

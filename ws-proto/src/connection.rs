@@ -702,10 +702,11 @@ impl Connection {
         self.out.len()
     }
 
-    /// Whether queued output reached [`Config::write_buffer_limit`]: the adapter should write
-    /// before queueing more data.
+    /// Whether queued output reached [`Config::write_buffer_limit`] (or a pong is held back
+    /// because it would cross it): the adapter should write before queueing more data, and
+    /// may stop reading while the transport takes none of it.
     pub fn is_write_buffer_full(&self) -> bool {
-        self.out.len() >= self.config.write_buffer_limit
+        self.out.len() >= self.config.write_buffer_limit || self.out.has_pending_pong()
     }
 
     /// The first contiguous run of bytes waiting to be written (empty when there are none).

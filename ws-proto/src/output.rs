@@ -66,8 +66,7 @@ impl Output {
         self.release_pong_if(false);
     }
 
-    /// Whether a pong is held back (see [`push_pong`](Output::push_pong)).
-    #[cfg(test)]
+    /// Whether a pong is held back (see [`push_pong`](Output::push_pong)): the queue is full.
     pub(crate) fn has_pending_pong(&self) -> bool {
         self.pending_pong.is_some()
     }

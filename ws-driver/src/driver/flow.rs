@@ -1,0 +1,80 @@
+//! Flow control between reading and writing (issue 15).
+//!
+//! * Backpressure onto the peer: while our output is at the write buffer limit and the
+//!   transport takes none of it, the reading side stops reading, so a peer that sends pings (or
+//!   anything else that makes us answer) and never reads fills its own TCP window instead of our
+//!   memory. Deadlines keep running meanwhile. The exception is a write of the application's
+//!   own that is waiting: then the output is full of its data, and both ends writing while
+//!   neither reads would deadlock, so the peer is read as usual (what that can make us queue is
+//!   bounded by the core: one pending pong, one close reply).
+//! * Reading while writing: a write that waits for the peer reads what the peer sends (at most
+//!   one message, kept for `poll_next_message`), so a peer that stopped reading because it
+//!   closed the connection (1009 for a message too big for it) is noticed, and the write
+//!   reports its close frame instead of a bare reset.
+
+use super::Driver;
+use crate::error::Error;
+use crate::transport::Transport;
+use std::task::{Context, Poll};
+use ws_proto::{Event, Message};
+
+impl<T: Transport> Driver<T> {
+    /// Whether the reading side should leave the peer's bytes in the transport for now; asked
+    /// after a write returned `Pending`.
+    pub(super) fn read_paused(&self) -> bool {
+        self.conn.is_write_buffer_full() && !self.write_waiting
+    }
+
+    /// Passes the time to the core; true when that changed something to act on (a keepalive
+    /// ping to write, a deadline that ran out).
+    pub(super) fn deadlines_moved(&mut self) -> bool {
+        let before = (self.conn.output_len(), self.conn.timed_out());
+        self.poll_deadlines();
+        (self.conn.output_len(), self.conn.timed_out()) != before
+    }
+
+    /// Reads what the peer sends while our write waits, until the transport has nothing more,
+    /// a message was decoded (kept in `stash` for the reading side, which is woken), or the
+    /// connection failed (the failure is kept for the reading side too). A close frame from
+    /// the peer, unless it answers ours, is also recorded in `peer_close` for the write to
+    /// report. Returns true when the stream ended meanwhile.
+    pub(super) fn read_while_writing(&mut self) -> bool {
+        let answering_ours = self.conn.close_sent();
+        let mut cx = Context::from_waker(&self.proxy_waker);
+        while self.stash.is_none() && self.failure.is_none() && !self.finished {
+            match self.conn.next_event() {
+                Ok(Some(Event::Message(message))) => {
+                    if let Message::Close(frame) = &message {
+                        if !answering_ours {
+                            self.peer_close = Some(frame.clone());
+                        }
+                    }
+                    self.stash = Some(message);
+                    self.proxy.read.wake();
+                    break;
+                }
+                // Driver connections reassemble: no frame events.
+                Ok(Some(Event::Frame(_))) => continue,
+                Err(e) => {
+                    self.failure = Some(Error::Protocol(e));
+                    self.proxy.read.wake();
+                    break;
+                }
+                Ok(None) => {}
+            }
+            if self.peer_eof || !self.conn.wants_read() {
+                break;
+            }
+            match self.io.poll_read_buf(&mut cx, self.conn.read_buffer()) {
+                Poll::Ready(Ok(0)) => {
+                    self.peer_eof = true;
+                    self.conn.receive_eof();
+                }
+                Poll::Ready(Ok(_)) => {}
+                // A broken transport fails the write too; the reading side reports it.
+                Poll::Ready(Err(_)) | Poll::Pending => break,
+            }
+        }
+        self.finished
+    }
+}
