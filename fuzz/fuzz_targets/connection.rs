@@ -9,7 +9,9 @@
 //!   drained the read buffer holds less than a header plus one frame, delivered messages and
 //!   frames respect `max_message_size` / `max_frame_size`, control payloads are at most 125
 //!   bytes, and output queued in reaction to received bytes (pongs, close replies) is at most 3
-//!   times those bytes plus one close frame;
+//!   times those bytes plus one close frame, and never takes the output past
+//!   `write_buffer_limit` plus one control frame: at the limit only the latest ping's pong waits
+//!   (RFC 6455 §5.5.3), so the peer may see fewer pongs, but never an older one after a newer;
 //! * at most one error is ever returned; its close code is 1006 for end of file and one of
 //!   1002/1007/1009 otherwise; a close frame is then queued (unless one was already) and
 //!   nothing can be sent any more;
@@ -105,7 +107,12 @@ enum Expect {
     Message(Message),
     /// The close frame a failure queues: only its code is checked.
     FailureClose(CloseCode),
+    /// An automatic pong: a later one may supersede it while the output is full.
+    AutoPong(Bytes),
 }
+
+/// The longest control frame: a 2-byte header, a masking key and 125 bytes of payload.
+const CONTROL_FRAME: usize = 2 + 4 + 125;
 
 /// One end: its connection and what it has queued for the other end to receive.
 struct End {
@@ -242,7 +249,14 @@ impl Harness {
             let close_sent = self.us.conn.close_sent();
             let before = self.us.conn.output_len();
             let result = self.us.conn.next_event();
-            self.reactive_output += self.us.conn.output_len() - before;
+            let after = self.us.conn.output_len();
+            self.reactive_output += after - before;
+            let limit = self.config.write_buffer_limit;
+            let bound = limit.max(CONTROL_FRAME) + CONTROL_FRAME;
+            assert!(
+                after <= before.max(bound),
+                "the peer's bytes took the output from {before} to {after}, limit {limit}"
+            );
             assert!(
                 self.reactive_output <= 3 * self.received + MAX_HEADER_LEN + 125,
                 "{} bytes of output in reaction to {} received",
@@ -307,9 +321,7 @@ impl Harness {
         // What we queued in reply, for the peer to check.
         match &message {
             Message::Ping(p) if self.config.auto_pong && !close_sent => {
-                self.us
-                    .sent
-                    .push_back(Expect::Message(Message::Pong(p.clone())));
+                self.us.sent.push_back(Expect::AutoPong(p.clone()));
             }
             Message::Close(f) if !close_sent => {
                 let reply = f.as_ref().map(|f| CloseFrame::new(f.code, ""));
@@ -379,10 +391,20 @@ impl Harness {
                 Err(e) => panic!("the peer fails on our output: {e:?}"),
                 Ok(Some(Event::Frame(_))) => unreachable!("the peer reassembles"),
                 Ok(Some(Event::Message(m))) => {
+                    // Automatic pongs the slot superseded (RFC 6455 §5.5.3) never arrive: skip
+                    // to the one that did; nothing else is ever queued ahead of a pong.
+                    while match (&m, self.us.sent.front()) {
+                        (Message::Pong(got), Some(Expect::AutoPong(p))) => got != p,
+                        (_, Some(Expect::AutoPong(_))) => !matches!(m, Message::Pong(_)),
+                        _ => false,
+                    } {
+                        self.us.sent.pop_front();
+                    }
                     let got = match (&m, self.us.sent.front()) {
                         (Message::Close(Some(f)), Some(Expect::FailureClose(_))) => {
                             Expect::FailureClose(f.code)
                         }
+                        (Message::Pong(p), Some(Expect::AutoPong(_))) => Expect::AutoPong(p.clone()),
                         _ => Expect::Message(m.clone()),
                     };
                     assert_eq!(

@@ -352,7 +352,12 @@ impl<T: Transport> Driver<T> {
         // may explain why it stopped taking ours, and is then what the write reports.
         self.write_waiting = written.is_pending();
         let result = match written {
-            Poll::Ready(result) => result.map_err(Error::Io),
+            Poll::Ready(Err(e)) => {
+                // A reset often follows the peer's close: report the close if it came first.
+                self.read_while_writing();
+                Err(Error::Io(e))
+            }
+            Poll::Ready(Ok(())) => Ok(()),
             Poll::Pending if self.read_while_writing() || self.write_stalled() => {
                 Err(Error::ConnectionClosed)
             }
