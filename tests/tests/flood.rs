@@ -6,11 +6,11 @@
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 use tests::raw::{read_head, UPGRADE_REQUEST};
 use tests::{echo_session, Handler, Runtime, ServeOptions};
-use ws_driver::{Message, ServerConfig, Transport};
+use ws_driver::{Message, ServerConfig, StreamConfig, Transport};
 
 /// What a flooder tries to send.
 const FLOOD: usize = 256 << 20;
@@ -20,19 +20,24 @@ const BOUND: usize = 16 << 20;
 const STALL: Duration = Duration::from_secs(1);
 
 /// An echo handler that records the most output any of its connections had queued, after
-/// each message received and each echo sent.
-fn measuring_echo<T: Transport + Send + 'static>(max_queued: Arc<AtomicUsize>) -> Handler<T> {
+/// each message received and each echo sent, and reports on `ended` when a connection's
+/// stream ended.
+fn measuring_echo<T: Transport + Send + 'static>(
+    max_queued: Arc<AtomicUsize>,
+    ended: mpsc::Sender<()>,
+) -> Handler<T> {
     Arc::new(move |ws| {
-        let max_queued = max_queued.clone();
+        let (max_queued, ended) = (max_queued.clone(), ended.clone());
         Box::pin(async move {
             let Ok(mut ws) = ws else { return };
             while let Some(Ok(message)) = ws.recv().await {
                 max_queued.fetch_max(ws.buffered_output(), Ordering::Relaxed);
                 if message.is_data() && ws.send(message).await.is_err() {
-                    return;
+                    break;
                 }
                 max_queued.fetch_max(ws.buffered_output(), Ordering::Relaxed);
             }
+            let _ = ended.send(());
         })
     })
 }
@@ -77,16 +82,34 @@ fn flood(addr: std::net::SocketAddr, frame: &[u8]) -> (usize, TcpStream) {
     (sent, tcp)
 }
 
-fn flood_with<R: Runtime>(frame: Vec<u8>, what: &str) {
+/// A server with `config` whose connections echo and record their queued output.
+struct Measured {
+    addr: std::net::SocketAddr,
+    max_queued: Arc<AtomicUsize>,
+    ended: mpsc::Receiver<()>,
+}
+
+fn measured_server<R: Runtime>(config: ServerConfig) -> Measured {
     let max_queued = Arc::new(AtomicUsize::new(0));
-    let config = ServerConfig::default().deflate(None);
+    let (tx, ended) = mpsc::channel();
     let options = ServeOptions {
-        config: config.clone(),
+        config,
         ..ServeOptions::default()
     };
-    let addr = R::serve(options, measuring_echo(max_queued.clone()));
+    let addr = R::serve(options, measuring_echo(max_queued.clone(), tx));
+    Measured {
+        addr,
+        max_queued,
+        ended,
+    }
+}
+
+fn flood_with<R: Runtime>(frame: Vec<u8>, what: &str) {
+    let config = ServerConfig::default().deflate(None);
+    let server = measured_server::<R>(config.clone());
+    let addr = server.addr;
     let (sent, _flooder) = flood(addr, &frame);
-    let queued = max_queued.load(Ordering::Relaxed);
+    let queued = server.max_queued.load(Ordering::Relaxed);
     eprintln!(
         "{}: {what} flood: {} MiB sent before the server stopped reading, at most {queued} \
          bytes queued",
@@ -121,7 +144,27 @@ fn an_echo_flood_is_back_pressured<R: Runtime>() {
     flood_with::<R>(masked_frame(0x2, &[7u8; 64 << 10]), "echoed data");
 }
 
+/// While the server does not read a flooder, its deadlines still run: a keepalive ping the
+/// flooder never lets through fails the connection, and the socket is closed.
+fn a_stalled_flooder_is_dropped_by_the_keepalive<R: Runtime>() {
+    let keepalive = StreamConfig::default().keepalive(Some(Duration::from_secs(1)), STALL);
+    let config = ServerConfig::default().deflate(None).stream(keepalive);
+    let server = measured_server::<R>(config);
+    let start = Instant::now();
+    // The flooder never reads, before or after it stalls.
+    let (sent, _flooder) = flood(server.addr, &masked_frame(0x9, &[b'p'; 125]));
+    assert!(sent < FLOOD, "{}: never back-pressured", R::NAME);
+    let ended = server.ended.recv_timeout(Duration::from_secs(20));
+    assert!(
+        ended.is_ok(),
+        "{}: the server kept a connection that reads nothing for {:?}",
+        R::NAME,
+        start.elapsed()
+    );
+}
+
 tests::for_each_runtime!(
     a_ping_flood_is_back_pressured,
-    an_echo_flood_is_back_pressured
+    an_echo_flood_is_back_pressured,
+    a_stalled_flooder_is_dropped_by_the_keepalive
 );

@@ -67,8 +67,9 @@ impl ArcWake for WakerProxy {
     }
 }
 
-/// How long a connection failed by a protocol error keeps draining the peer's bytes after
-/// shutting down its side, unless the peer closes first (see `Driver::poll_linger`).
+/// How long a connection failed by a protocol error waits for more of the peer's bytes while
+/// draining them after shutting down its side, unless the peer closes first; a peer that keeps
+/// sending is drained up to the close timeout (see `Driver::poll_linger`).
 const LINGER: Duration = Duration::from_millis(250);
 
 /// A connection and its transport, driven by poll methods that both halves share.
