@@ -66,7 +66,13 @@ macro_rules! adapter_api {
         ) -> Result<(ClientStream, $crate::http::Response<()>), Error> {
             let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
             let (host, port, proxy) = $crate::connect_route(&handshake, &config)?;
-            let tcp = <$tcp>::connect((host.as_str(), port)).await?;
+            let tcp = <$tcp>::connect((host.as_str(), port))
+                .await
+                .map_err(|source| $crate::Error::Connect {
+                    addr: $crate::host_port(&host, port),
+                    proxy: proxy.is_some(),
+                    source,
+                })?;
             // Frames are written whole; waiting for more bytes only adds latency.
             tcp.set_nodelay(true)?;
             $crate::$connect(tcp, handshake, &config, proxy.as_ref()).await
