@@ -1,7 +1,7 @@
 //! `wsx connect`: standard input to messages, messages to standard output.
 
 use crate::cli::ConnectArgs;
-use crate::exit::{Exit, Failure};
+use crate::exit::{chain, Exit, Failure};
 use crate::session::session;
 use crate::tls;
 use std::fmt::Write as _;
@@ -81,17 +81,6 @@ fn trust(mut config: ClientConfig, cacerts: &[PathBuf]) -> Result<ClientConfig, 
         config = config.add_root_pem_file(file).map_err(tls_failure)?;
     }
     Ok(config)
-}
-
-/// An error and its causes, "outer: inner: innermost".
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let _ = write!(text, ": {e}");
-        cause = e.source();
-    }
-    text
 }
 
 /// The upgrade request (URL, extra headers, subprotocol offers) and the `host:port` it goes

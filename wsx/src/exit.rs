@@ -1,6 +1,7 @@
 //! Exit codes and the error type that carries one.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 /// The documented exit codes of `wsx`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,3 +71,14 @@ Exit codes:
      TLS alert, bad --cacert/SSL_CERT_FILE/--tls-cert/--tls-key
   5  abnormal close: the server closed with a code other than 1000/1001, the
      connection dropped without a closing handshake, or a protocol error";
+
+/// An error and its causes, "outer: inner: innermost".
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let _ = write!(text, ": {e}");
+        cause = e.source();
+    }
+    text
+}

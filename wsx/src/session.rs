@@ -1,7 +1,7 @@
 //! A connected `wsx connect` session: standard input lines become messages, received messages
 //! are printed; after the end of input, replies are awaited for the linger time.
 
-use crate::exit::{Exit, Failure};
+use crate::exit::{chain, Exit, Failure};
 use futures::StreamExt;
 use std::fmt::Write as _;
 use std::io::{BufRead, Write};
@@ -176,7 +176,7 @@ pub async fn session(ws: ClientStream, binary: bool, linger: Duration) -> Result
                         "the connection failed: {p} (close code {})",
                         p.close_code().0
                     ),
-                    _ => format!("the connection failed: {e}"),
+                    _ => format!("the connection failed: {}", chain(&e)),
                 };
                 outcome.get_or_insert(Err(Failure::new(Exit::Abnormal, message)));
             }
