@@ -62,11 +62,34 @@ impl TestCa {
         })
     }
 
-    fn server_with(
+    /// A TLS 1.2 server configuration with a certificate for `names` that requires a client
+    /// certificate signed by this CA: a client without one gets a fatal alert during the
+    /// handshake.
+    pub fn client_auth_server(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.der()).expect("CA root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            ws_driver::crypto_provider(),
+        )
+        .build()
+        .expect("client verifier");
+        let (cert, key) = self.certificate(names, |_| {});
+        let config = rustls::ServerConfig::builder_with_provider(ws_driver::crypto_provider())
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .expect("TLS 1.2")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![cert], key)
+            .expect("server config");
+        Arc::new(config)
+    }
+
+    /// A certificate for `names` signed by this CA, and its key.
+    fn certificate(
         &self,
         names: &[&str],
         edit: impl FnOnce(&mut CertificateParams),
-    ) -> Arc<rustls::ServerConfig> {
+    ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
         let key = KeyPair::generate().expect("server key");
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("server params");
@@ -74,14 +97,21 @@ impl TestCa {
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("server certificate");
+        let key = PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        (cert.der().clone(), key)
+    }
+
+    fn server_with(
+        &self,
+        names: &[&str],
+        edit: impl FnOnce(&mut CertificateParams),
+    ) -> Arc<rustls::ServerConfig> {
+        let (cert, key) = self.certificate(names, edit);
         let config = rustls::ServerConfig::builder_with_provider(ws_driver::crypto_provider())
             .with_safe_default_protocol_versions()
             .expect("versions")
             .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
+            .with_single_cert(vec![cert], key)
             .expect("server config");
         Arc::new(config)
     }

@@ -88,6 +88,17 @@ fn expired_certificate_is_reported<R: Runtime>() {
     assert_tls_failure(&error, addr, TlsFailure::Expired, "expired");
 }
 
+fn an_alert_from_the_server_is_reported<R: Runtime>() {
+    let ca = TestCa::new();
+    // The server wants a client certificate this client does not have.
+    let addr = tls_echo_server::<R>(ca.client_auth_server(&["127.0.0.1"]));
+    let config = ClientConfig::default()
+        .add_root_certificates([ca.der()])
+        .expect("CA");
+    let error = connect_error::<R>(&format!("wss://{addr}/"), config);
+    assert_tls_failure(&error, addr, TlsFailure::AlertReceived, "TLS alert");
+}
+
 fn adding_the_ca_makes_the_connection_succeed<R: Runtime>() {
     let ca = TestCa::new();
     let addr = tls_echo_server::<R>(ca.server(&["127.0.0.1", "localhost"]));
@@ -169,6 +180,7 @@ tests::for_each_runtime!(
     unknown_issuer_says_how_to_trust_the_ca,
     wrong_name_is_a_name_mismatch,
     expired_certificate_is_reported,
+    an_alert_from_the_server_is_reported,
     adding_the_ca_makes_the_connection_succeed,
     unusable_root_files_are_refused,
     connect_errors_name_the_address,
