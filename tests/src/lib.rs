@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod errors;
 pub mod hub_node;
 pub mod load;
 pub mod raw;

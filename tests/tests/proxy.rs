@@ -154,7 +154,15 @@ fn handshake_timeout_covers_connect<R: Runtime>() {
             .proxy(Some(proxy.clone()))
             .handshake_timeout(Duration::from_millis(200));
         let error = R::block_on(connect_error::<R>(url, config));
-        assert!(matches!(error, Error::HandshakeTimeout), "{error:?}");
+        // The proxy, not the WebSocket server, is what did not answer: the error says so.
+        match &error {
+            Error::ProxyTimeout { proxy, target } => {
+                assert_eq!(proxy, &silent.local_addr().expect("addr").to_string());
+                assert_eq!(target, "127.0.0.1:9");
+            }
+            other => panic!("{}: {url}: {other:?}", R::NAME),
+        }
+        assert!(error.to_string().starts_with("the proxy "), "{error}");
     }
 }
 

@@ -316,7 +316,7 @@ fn backoff_delays_and_giving_up<R: Rt>() {
         match result {
             Err(ReconnectError::GaveUp {
                 attempts,
-                last_error: Error::Io(e),
+                last_error: Error::Connect { source: e, .. },
             }) => {
                 assert_eq!(attempts, ATTEMPTS, "{case}");
                 assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{case}");
@@ -496,7 +496,7 @@ fn giving_up_keeps_unsent_messages<R: Rt>() {
         match within::<R, _>("give up", client.recv()).await {
             Some(Err(ReconnectError::GaveUp {
                 attempts: 3,
-                last_error: Error::Io(_),
+                last_error: Error::Connect { .. },
             })) => {}
             other => panic!("{}: {other:?}", R::NAME),
         }

@@ -24,21 +24,40 @@ macro_rules! adapter_api {
             Reject, ServerError,
         };
         pub use $crate::ProtocolConfig;
-        pub use $crate::{http, ws_handshake, ws_proto};
         pub use $crate::{
-            ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, PreparedMessage,
-            ProtocolError, Role, ServerConfig, State, StreamConfig, Timeout, Utf8Bytes,
-            WebSocketReader, WebSocketSink,
+            crypto_provider, rustls, ClientConfig, CloseCode, CloseFrame, Error, Frame, Message,
+            OpCode, PreparedMessage, ProtocolError, Role, ServerConfig, State, StreamConfig,
+            Timeout, TlsFailure, Utf8Bytes,
         };
+        pub use $crate::{http, ws_handshake, ws_proto};
 
         #[doc = concat!("A WebSocket stream over a ", $runtime, " byte stream `S`.")]
         pub type WebSocketStream<S> = $crate::WebSocketStream<$crate::$io<S>>;
+
+        #[doc = concat!(
+                            "The writing half of a split [`WebSocketStream`] over a ", $runtime,
+                            " byte stream `S` (for example `WebSocketSink<",
+                            stringify!($tcp), ">` on a server).",
+                        )]
+        pub type WebSocketSink<S> = $crate::WebSocketSink<$crate::$io<S>>;
+
+        #[doc = concat!(
+                            "The reading half of a split [`WebSocketStream`] over a ", $runtime,
+                            " byte stream `S`.",
+                        )]
+        pub type WebSocketReader<S> = $crate::WebSocketReader<$crate::$io<S>>;
 
         /// The transport of a client connection: TCP, or TLS over TCP for `wss://`.
         pub type ClientTransport = $crate::$transport<$tcp>;
 
         /// A client connection made by [`connect`].
         pub type ClientStream = $crate::WebSocketStream<ClientTransport>;
+
+        /// The writing half of a split [`ClientStream`].
+        pub type ClientSink = $crate::WebSocketSink<ClientTransport>;
+
+        /// The reading half of a split [`ClientStream`].
+        pub type ClientReader = $crate::WebSocketReader<ClientTransport>;
 
         /// Connects to a `ws://` or `wss://` URL (or a prepared `http::Request`) with default
         /// settings.
@@ -67,7 +86,13 @@ macro_rules! adapter_api {
         ) -> Result<(ClientStream, $crate::http::Response<()>), Error> {
             let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
             let (host, port, proxy) = $crate::connect_route(&handshake, &config)?;
-            let tcp = <$tcp>::connect((host.as_str(), port)).await?;
+            let tcp = <$tcp>::connect((host.as_str(), port))
+                .await
+                .map_err(|source| $crate::Error::Connect {
+                    addr: $crate::host_port(&host, port),
+                    proxy: proxy.is_some(),
+                    source,
+                })?;
             // Frames are written whole; waiting for more bytes only adds latency.
             tcp.set_nodelay(true)?;
             $crate::$connect(tcp, handshake, &config, proxy.as_ref()).await
@@ -104,5 +129,26 @@ macro_rules! adapter_api {
         }
 
         $crate::reconnect_api!($io);
+
+        /// `split()` halves are nameable with this crate's aliases: a function taking
+        /// `WebSocketSink<TcpStream>` accepts the half of an accepted TCP stream.
+        #[cfg(test)]
+        mod split_halves_are_nameable {
+            fn server_halves(
+                ws: super::WebSocketStream<$tcp>,
+            ) -> (super::WebSocketSink<$tcp>, super::WebSocketReader<$tcp>) {
+                ws.split()
+            }
+
+            fn client_halves(ws: super::ClientStream) -> (super::ClientSink, super::ClientReader) {
+                ws.split()
+            }
+
+            #[test]
+            fn split_halves_have_the_adapter_names() {
+                let _ = server_halves as fn(_) -> _;
+                let _ = client_halves as fn(_) -> _;
+            }
+        }
     };
 }

@@ -15,11 +15,13 @@ use crate::handshake::{
     client_handshake_inner, tls_server_name, with_timeout, write_all, ClientConfig,
 };
 use crate::stream::WebSocketStream;
+use crate::tls::handshake_failed;
 use crate::transport::Transport;
 use bytes::BytesMut;
 use futures_util::future::poll_fn;
 use rustls::pki_types::ServerName;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use ws_handshake::{parse_connect_response, ClientHandshake, Proxy, ProxyError};
 
 /// The host and port to open a TCP connection to, for a handshake's URI (IPv6 literals
@@ -28,6 +30,16 @@ pub fn connect_addr(handshake: &ClientHandshake) -> (String, u16) {
     let host = handshake.host();
     let host = host.trim_start_matches('[').trim_end_matches(']');
     (host.to_string(), handshake.port())
+}
+
+/// `host:port` as written in messages and URLs, with an IPv6 literal in brackets.
+pub fn host_port(host: &str, port: u16) -> String {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 /// Where a client opens its TCP connection: the server, or the proxy that `config` selects for
@@ -88,7 +100,8 @@ fn check_before_tls(leftover: &BytesMut) -> Result<(), Error> {
 
 /// The set-up shared by every runtime: the `CONNECT` tunnel if `proxy` is given (`io` is then
 /// connected to the proxy), TLS by `start_tls` for `wss://`, then the client handshake, all
-/// within `config.handshake_timeout`.
+/// within `config.handshake_timeout`. Running out of time while the proxy has not answered is
+/// [`Error::ProxyTimeout`]; a failed TLS handshake is [`Error::Tls`].
 async fn set_up<P, Q, F, Fut>(
     mut io: P,
     handshake: ClientHandshake,
@@ -102,22 +115,40 @@ where
     F: FnOnce(ServerName<'static>, P) -> Fut,
     Fut: Future<Output = std::io::Result<Q>>,
 {
+    let target = host_port(handshake.host(), handshake.port());
+    // Whether the proxy is still to answer: then a timeout is the proxy's.
+    let waiting_for_proxy = AtomicBool::new(proxy.is_some());
     let sleep = io.sleep(config.handshake_timeout);
-    with_timeout(sleep, async move {
+    let result = with_timeout(sleep, async {
         let leftover = match proxy {
             Some(proxy) => tunnel(&mut io, proxy, &handshake).await?,
             None => BytesMut::new(),
         };
+        waiting_for_proxy.store(false, Ordering::Relaxed);
         let io = if handshake.is_tls() {
             check_before_tls(&leftover)?;
             let name = tls_server_name(handshake.host())?;
-            MaybeTls::Tls(start_tls(name, io).await?)
+            let tls = start_tls(name, io)
+                .await
+                .map_err(|e| handshake_failed(target.clone(), e))?;
+            MaybeTls::Tls(tls)
         } else {
             MaybeTls::Plain(io)
         };
         client_handshake_inner(io, handshake, config, leftover).await
     })
-    .await
+    .await;
+    match (result, proxy) {
+        (Err(Error::HandshakeTimeout), Some(proxy))
+            if waiting_for_proxy.load(Ordering::Relaxed) =>
+        {
+            Err(Error::ProxyTimeout {
+                proxy: host_port(proxy.host(), proxy.port()),
+                target,
+            })
+        }
+        (result, _) => result,
+    }
 }
 
 /// A tokio client transport: plain TCP or rustls over it.

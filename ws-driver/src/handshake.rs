@@ -3,6 +3,7 @@
 use crate::driver::StreamConfig;
 use crate::error::Error;
 use crate::stream::WebSocketStream;
+use crate::tls::Trust;
 use crate::transport::Transport;
 use bytes::BytesMut;
 use futures_util::future::{poll_fn, select, Either};
@@ -26,7 +27,10 @@ pub struct ClientConfig {
     /// How long the opening handshake may take once connected (to the server, or to the proxy:
     /// then it covers the `CONNECT` exchange and TLS too). Default 10 s.
     pub handshake_timeout: Duration,
-    /// TLS settings for `wss://`; `None` uses the web PKI roots (`webpki-roots`).
+    /// TLS settings for `wss://`; `None` trusts the web PKI roots (`webpki-roots`) and the
+    /// roots added with [`add_root_certificates`](Self::add_root_certificates),
+    /// [`add_root_pem_file`](Self::add_root_pem_file) and
+    /// [`trust_system_roots`](Self::trust_system_roots).
     pub tls: Option<Arc<rustls::ClientConfig>>,
     /// permessage-deflate (RFC 7692) to offer; `None` offers no compression. Default: offered
     /// with default parameters.
@@ -37,6 +41,8 @@ pub struct ClientConfig {
     /// Whether to pick a proxy from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` when
     /// [`proxy`](Self::proxy) is `None` (see [`Proxy::from_env_with`]). Default: false.
     pub proxy_from_env: bool,
+    /// The roots trusted when `tls` is `None`.
+    trust: Trust,
 }
 
 impl Default for ClientConfig {
@@ -48,6 +54,7 @@ impl Default for ClientConfig {
             deflate: Some(DeflateOptions::default()),
             proxy: None,
             proxy_from_env: false,
+            trust: Trust::default(),
         }
     }
 }
@@ -71,9 +78,43 @@ impl ClientConfig {
         self
     }
 
-    /// Uses this rustls configuration for `wss://` (for example with a private CA).
+    /// Uses this rustls configuration for `wss://` instead of the built-in one (the roots
+    /// added with the `add_root_*` and `trust_system_roots` methods are then not used). Build
+    /// it with an explicit provider, such as [`crypto_provider`](crate::crypto_provider).
     pub fn tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// Also trusts these root certificates (a private CA), alongside the web PKI roots.
+    /// Fails if one does not parse as a trust anchor.
+    pub fn add_root_certificates(
+        mut self,
+        certs: impl IntoIterator<Item = rustls::pki_types::CertificateDer<'static>>,
+    ) -> Result<Self, Error> {
+        let certs = certs.into_iter().collect();
+        self.trust.add("the given certificates", certs)?;
+        Ok(self)
+    }
+
+    /// Also trusts every certificate of a PEM file (a private CA's `ca.pem`), alongside the
+    /// web PKI roots. Fails if the file cannot be read or holds no certificate.
+    ///
+    /// ```no_run
+    /// let config = ws_driver::ClientConfig::default().add_root_pem_file("ca.pem")?;
+    /// # Ok::<(), ws_driver::Error>(())
+    /// ```
+    pub fn add_root_pem_file(mut self, path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        self.trust.add_pem_file(path.as_ref())?;
+        Ok(self)
+    }
+
+    /// Also trusts the operating system's root certificates (loaded now, with
+    /// `rustls-native-certs`: the system bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set),
+    /// alongside the web PKI roots. Certificates that cannot be loaded are skipped with a
+    /// `tracing` warning.
+    pub fn trust_system_roots(mut self) -> Self {
+        self.trust.add_system();
         self
     }
 
@@ -112,30 +153,11 @@ impl ClientConfig {
         }
     }
 
-    /// The rustls configuration for `wss://`: the one given, or one trusting the web PKI roots.
+    /// The rustls configuration for `wss://`: the one given, or one trusting the web PKI roots
+    /// and the roots added.
     pub fn tls_config(&self) -> Arc<rustls::ClientConfig> {
-        self.tls.clone().unwrap_or_else(default_tls_config)
+        self.tls.clone().unwrap_or_else(|| self.trust.config())
     }
-}
-
-/// A rustls client configuration trusting the Mozilla root programme (`webpki-roots`).
-pub fn default_tls_config() -> Arc<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-    .unwrap_or_else(|_| unreachable_config());
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-fn unreachable_config() -> rustls::ClientConfig {
-    // ring supports the default protocol versions; this path is never taken.
-    panic!("the ring provider does not support the default TLS versions")
 }
 
 /// The server name to verify a `wss://` server's certificate against.

@@ -18,10 +18,11 @@ mod handshake;
 mod limits;
 pub mod reconnect;
 mod stream;
+mod tls;
 mod transport;
 
 pub use accept::{accept_request, Accepted};
-pub use connect::{connect_addr, connect_route};
+pub use connect::{connect_addr, connect_route, host_port};
 #[cfg(feature = "futures-io")]
 pub use connect::{connect_futures_io, FuturesClientTransport};
 #[cfg(feature = "tokio")]
@@ -30,10 +31,10 @@ pub use driver::StreamConfig;
 pub use either::MaybeTls;
 pub use error::Error;
 pub use handshake::{
-    client_handshake, default_tls_config, server_handshake, tls_server_name, ClientConfig,
-    ServerConfig,
+    client_handshake, server_handshake, tls_server_name, ClientConfig, ServerConfig,
 };
 pub use stream::{WebSocketReader, WebSocketSink, WebSocketStream};
+pub use tls::{crypto_provider, default_tls_config, TlsFailure};
 #[cfg(feature = "futures-io")]
 pub use transport::FuturesIo;
 #[cfg(feature = "tokio")]
@@ -41,6 +42,7 @@ pub use transport::TokioIo;
 pub use transport::{Sleep, Transport};
 
 pub use http;
+pub use rustls;
 pub use ws_handshake;
 pub use ws_handshake::{Proxy, ProxyError};
 pub use ws_proto;

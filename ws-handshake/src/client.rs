@@ -1,6 +1,7 @@
 //! The client side: building the upgrade request and checking the server's response
 //! (RFC 6455 §4.1).
 
+pub use crate::client_error::ClientError;
 use crate::extensions::{parse_extensions, Extension};
 use crate::headers::{has_token, list_values, single, to_header_map, write_headers};
 use crate::{accept_key, generate_key};
@@ -17,61 +18,6 @@ const MAX_RESPONSE_HEAD: usize = 16 * 1024;
 const MAX_RESPONSE_HEADERS: usize = 64;
 /// Most body bytes of a refusal kept to show the user.
 const MAX_REJECTION_BODY: usize = 64 * 1024;
-
-/// Why the client handshake failed. Each variant is a distinct failure the caller can match.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The URL is not a valid URI.
-    #[error("invalid URL: {0}")]
-    InvalidUri(String),
-    /// The URL's scheme is not `ws` or `wss`.
-    #[error("unsupported URL scheme {0:?}: expected ws or wss")]
-    UnsupportedScheme(String),
-    /// The URL has no host.
-    #[error("the URL has no host")]
-    MissingHost,
-    /// A header set by the user is not valid.
-    #[error("invalid request header: {0}")]
-    InvalidHeader(String),
-    /// The server answered with something other than 101: its status, headers and body (up to
-    /// 64 KiB), for example 401, 403, 404 or a redirect.
-    #[error("the server refused the upgrade: {}", response.status())]
-    Rejected {
-        /// The server's response (boxed: it is large and rare).
-        response: Box<Response<Vec<u8>>>,
-    },
-    /// The response is not valid HTTP/1.1.
-    #[error("malformed HTTP response: {0}")]
-    MalformedResponse(String),
-    /// The response head exceeds 16 KiB or 64 headers.
-    #[error("the response head is too large")]
-    ResponseTooLarge,
-    /// 101 without `Upgrade: websocket` (RFC 6455 §4.1, point 2).
-    #[error("101 response without Upgrade: websocket")]
-    MissingUpgrade,
-    /// 101 without a `Connection: upgrade` token (point 3).
-    #[error("101 response without Connection: upgrade")]
-    MissingConnectionUpgrade,
-    /// `Sec-WebSocket-Accept` missing or not derived from our key (point 4).
-    #[error("wrong or missing Sec-WebSocket-Accept")]
-    InvalidAccept,
-    /// A subprotocol we did not offer, or more than one (point 6).
-    #[error("the server chose a subprotocol that was not offered: {0:?}")]
-    UnofferedSubprotocol(String),
-    /// An extension we did not offer (point 5).
-    #[error("the server chose an extension that was not offered: {0:?}")]
-    UnofferedExtension(String),
-    /// `Sec-WebSocket-Extensions` in the response does not parse.
-    #[error("{0}")]
-    InvalidExtensions(#[from] crate::extensions::ExtensionParseError),
-    /// The server's permessage-deflate parameters break RFC 7692 §7.1.
-    #[error("{0}")]
-    InvalidDeflate(#[from] crate::deflate::DeflateError),
-    /// The connection ended before a complete response.
-    #[error("the connection closed during the handshake")]
-    UnexpectedEof,
-}
 
 /// Anything a client can be asked to connect to: a URL or a prepared request.
 pub trait IntoClientRequest {

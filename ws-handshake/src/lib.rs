@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod client_error;
 mod deflate;
 mod extensions;
 mod headers;

@@ -76,7 +76,7 @@ pub enum ServerError {
     #[error("unsupported Sec-WebSocket-Version: 13 is required")]
     UnsupportedVersion,
     /// `Sec-WebSocket-Extensions` does not parse. 400.
-    #[error("{0}")]
+    #[error(transparent)]
     InvalidExtensions(#[from] crate::extensions::ExtensionParseError),
     /// The application's callback rejected the request with this status.
     #[error("rejected by the application with {0}")]
@@ -396,7 +396,7 @@ pub struct Negotiated {
 
 /// A refused upgrade: why, and the response saying so (boxed: it is large and rare).
 #[derive(Debug, thiserror::Error)]
-#[error("{error}")]
+#[error("the WebSocket upgrade was refused with {}", response.status())]
 pub struct Refusal {
     /// Why; its [`status`](ServerError::status) is the response's.
     #[source]

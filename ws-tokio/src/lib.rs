@@ -35,6 +35,28 @@
 //! # }
 //! ```
 //!
+//! The halves of [`split`](WebSocketStream::split) have names in this crate, so they can be
+//! passed to functions and stored:
+//!
+//! ```no_run
+//! use tokio::net::TcpStream;
+//! use ws_tokio::{Message, WebSocketReader, WebSocketSink};
+//!
+//! async fn forward(mut sink: WebSocketSink<TcpStream>, mut reader: WebSocketReader<TcpStream>) {
+//!     while let Some(Ok(message)) = reader.recv().await {
+//!         if message.is_data() && sink.send(message).await.is_err() {
+//!             break;
+//!         }
+//!     }
+//! }
+//!
+//! # async fn run(tcp: TcpStream) -> Result<(), ws_tokio::Error> {
+//! let (sink, reader) = ws_tokio::accept(tcp).await?.split();
+//! forward(sink, reader).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! With the `hyper` feature, [`upgrade`] turns a request received by a hyper 1.x service (or an
 //! axum 0.8 handler) into a WebSocket stream.
 #![forbid(unsafe_code)]

@@ -77,7 +77,7 @@ pub type HyperWebSocket = crate::WebSocketStream<hyper_util::rt::TokioIo<Upgrade
 
 /// An upgrade request that was refused, with the response to return from the service.
 #[derive(Debug, thiserror::Error)]
-#[error("websocket upgrade refused: {error}")]
+#[error("the WebSocket upgrade was refused with {}", response.status())]
 pub struct Refused<B> {
     /// Why: its [`status`](ServerError::status) is the response's.
     #[source]

@@ -20,7 +20,10 @@ pub enum Command {
     /// Connect to a ws:// or wss:// URL: each line of stdin is sent as a message (text by
     /// default), each message received is printed on stdout, one per line: text as is,
     /// binary as lowercase hex. Diagnostics (connected, close code and reason) go to stderr.
-    /// At the end of stdin a normal close (1000) is sent and the closing handshake awaited.
+    /// At the end of stdin, replies are still printed until the server closes or --linger
+    /// runs out (2 s by default); then a normal close (1000) is sent and the closing
+    /// handshake awaited. wss:// trusts the web PKI roots, the system store (or
+    /// SSL_CERT_FILE / SSL_CERT_DIR) and --cacert files.
     #[command(after_help = EXIT_CODES_HELP)]
     Connect(ConnectArgs),
     /// Run a WebSocket server: echo (default) or broadcast, over TLS with --tls-cert and
@@ -57,6 +60,16 @@ pub struct ConnectArgs {
     /// are honoured, as curl does; `--proxy ''` connects directly whatever they say.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
+    /// Also trust the CA certificates of this PEM file for wss:// (repeatable). The system
+    /// trust store (or the SSL_CERT_FILE / SSL_CERT_DIR it names) and the web PKI roots are
+    /// trusted too.
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Vec<PathBuf>,
+    /// After the end of standard input, keep printing replies for up to SECS seconds (fractions
+    /// allowed) unless the server closes first; then close. 0 closes at once. When it runs
+    /// out, a note on stderr says that later replies are lost.
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
+    pub linger: Duration,
     /// How long connecting (TCP, proxy tunnel, TLS and the upgrade handshake) may take.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub connect_timeout: Duration,

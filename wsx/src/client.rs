@@ -1,20 +1,15 @@
 //! `wsx connect`: standard input to messages, messages to standard output.
 
 use crate::cli::ConnectArgs;
-use crate::exit::{Exit, Failure};
+use crate::exit::{chain, Exit, Failure};
+use crate::session::session;
 use crate::tls;
-use futures::StreamExt;
 use std::fmt::Write as _;
-use std::io::{BufRead, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::path::PathBuf;
+use std::time::Duration;
 use ws_tokio::http::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use ws_tokio::http::{Request, Uri};
-use ws_tokio::{
-    ClientConfig, ClientError, ClientStream, CloseCode, CloseFrame, Error, Message, Proxy,
-    ProxyError, StreamConfig,
-};
+use ws_tokio::{ClientConfig, ClientError, Error, Proxy, ProxyError, StreamConfig, TlsFailure};
 
 /// Runs `wsx connect`.
 pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
@@ -29,6 +24,8 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
         .handshake_timeout(args.connect_timeout);
     if args.insecure {
         config = config.tls(tls::insecure_client_config()?);
+    } else if request.uri().scheme_str() == Some("wss") {
+        config = trust(config, &args.cacert)?;
     }
     config = match args.proxy.as_deref() {
         None => config.proxy_from_env(),
@@ -40,7 +37,11 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
         }
     };
     let connecting = ws_tokio::connect_with(request, config);
-    let (ws, response) = match tokio::time::timeout(args.connect_timeout, connecting).await {
+    // The library bounds everything after the TCP connection with the same timeout and names
+    // the stage that ran out (the proxy, the handshake); this bound, a little later, only
+    // catches a TCP connection that never completes.
+    let bound = args.connect_timeout + CONNECT_GRACE;
+    let (ws, response) = match tokio::time::timeout(bound, connecting).await {
         Ok(Ok(connected)) => connected,
         Ok(Err(e)) => return Err(connect_failure(&args.url, &addr, e)),
         Err(_) => {
@@ -60,7 +61,26 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
         .map(|p| format!(" (subprotocol {p})"))
         .unwrap_or_default();
     eprintln!("wsx: connected to {}{protocol}", args.url);
-    session(ws, args.binary).await
+    session(ws, args.binary, args.linger).await
+}
+
+/// How much longer than `--connect-timeout` the whole connect may take, so that the library's
+/// own timeout (which says what was slow) fires first.
+const CONNECT_GRACE: Duration = Duration::from_millis(500);
+
+/// The roots a `wss://` connection trusts: the web PKI roots, the system store (which is
+/// `SSL_CERT_FILE`/`SSL_CERT_DIR` when set, as with OpenSSL), and each `--cacert` file.
+fn trust(mut config: ClientConfig, cacerts: &[PathBuf]) -> Result<ClientConfig, Failure> {
+    let tls_failure = |e: Error| Failure::new(Exit::Tls, chain(&e));
+    config = config.trust_system_roots();
+    // Named explicitly too, so that an unreadable file is reported rather than skipped.
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+        config = config.add_root_pem_file(file).map_err(tls_failure)?;
+    }
+    for file in cacerts {
+        config = config.add_root_pem_file(file).map_err(tls_failure)?;
+    }
+    Ok(config)
 }
 
 /// The upgrade request (URL, extra headers, subprotocol offers) and the `host:port` it goes
@@ -143,208 +163,57 @@ fn connect_failure(url: &str, addr: &str, error: Error) -> Failure {
         ) => Failure::new(Exit::Usage, format!("invalid request for {url:?}: {e}")),
         Error::ClientHandshake(e) => Failure::new(
             Exit::Handshake,
-            format!("WebSocket handshake with {addr} failed: {e}"),
+            format!("WebSocket handshake with {addr} failed: {}", chain(&e)),
         ),
         Error::Url(e) => Failure::new(Exit::Usage, format!("invalid URL {url:?}: {e}")),
-        Error::Io(e) => match tls::tls_error(&e) {
-            Some(tls_error) => {
-                let hint = match tls_error {
-                    rustls::Error::InvalidCertificate(_) => {
-                        " (use --insecure to accept a self-signed certificate)"
-                    }
-                    _ => "",
-                };
-                Failure::new(
-                    Exit::Tls,
-                    format!("TLS handshake with {addr} failed: {tls_error}{hint}"),
-                )
-            }
-            None => Failure::new(Exit::Network, format!("cannot connect to {addr}: {e}")),
-        },
+        Error::Tls {
+            server,
+            reason,
+            source,
+        } => Failure::new(Exit::Tls, tls_failure(&server, &reason, source.as_ref())),
         Error::Proxy(e @ ProxyError::InvalidUrl { .. }) => {
             Failure::new(Exit::Usage, format!("invalid proxy setting: {e}"))
         }
         Error::Proxy(e) => Failure::new(
             Exit::Network,
-            format!("cannot reach {addr} through the proxy: {e}"),
+            format!("cannot reach {addr} through the proxy: {}", chain(&e)),
         ),
         Error::HandshakeTimeout => Failure::new(
             Exit::Network,
             format!("the WebSocket handshake with {addr} timed out"),
         ),
-        e => Failure::new(Exit::Network, format!("cannot connect to {addr}: {e}")),
-    }
-}
-
-/// Reads standard input on its own thread (reads block), one line at a time without its line
-/// ending. The channel closes at the end of input.
-fn stdin_lines() -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin().lock();
-        loop {
-            let mut line = Vec::new();
-            match stdin.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) => {
-                    if line.last() == Some(&b'\n') {
-                        line.pop();
-                        if line.last() == Some(&b'\r') {
-                            line.pop();
-                        }
-                    }
-                    if tx.blocking_send(line).is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    eprintln!("wsx: cannot read stdin: {e}");
-                    break;
-                }
-            }
+        e @ (Error::Connect { .. } | Error::ProxyTimeout { .. }) => {
+            Failure::new(Exit::Network, chain(&e))
         }
-    });
-    rx
-}
-
-/// Lowercase hexadecimal, how binary messages are printed.
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        e => Failure::new(
+            Exit::Network,
+            format!("connecting to {addr} failed: {}", chain(&e)),
+        ),
     }
-    out
 }
 
-/// Prints one received message on stdout, flushed so that pipes see it at once.
-fn print_message(message: &Message) {
-    let mut stdout = std::io::stdout().lock();
-    // A closed stdout is not a connection problem; what cannot be printed is dropped.
-    let _ = match message {
-        Message::Text(text) => stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.write_all(b"\n")),
-        Message::Binary(bytes) => writeln!(stdout, "{}", hex(bytes)),
-        _ => return,
+/// A TLS failure in the command line's terms: which option fixes it.
+fn tls_failure(
+    server: &str,
+    reason: &TlsFailure,
+    source: &(dyn std::error::Error + 'static),
+) -> String {
+    let what = match reason {
+        TlsFailure::UnknownIssuer => {
+            "the server's certificate is not signed by a trusted authority: pass its CA with \
+             --cacert CA.pem (or SSL_CERT_FILE), or use --insecure to skip the check (testing \
+             only)"
+                .to_string()
+        }
+        TlsFailure::NameMismatch | TlsFailure::Expired | TlsFailure::NotValidYet => {
+            format!("{reason} (use --insecure to skip the check, for testing only)")
+        }
+        other => other.to_string(),
     };
-    let _ = stdout.flush();
-}
-
-/// Describes a close frame: code, name and reason.
-fn describe_close(frame: Option<&CloseFrame>) -> String {
-    match frame {
-        None => "no status code (1005)".to_string(),
-        Some(frame) => {
-            let mut text = format!("code {}", frame.code.0);
-            if let Some(name) = close_code_name(frame.code) {
-                let _ = write!(text, " ({name})");
-            }
-            if !frame.reason.is_empty() {
-                let _ = write!(text, ", reason {:?}", frame.reason.as_str());
-            }
-            text
-        }
-    }
-}
-
-fn close_code_name(code: CloseCode) -> Option<&'static str> {
-    Some(match code.0 {
-        1000 => "normal",
-        1001 => "going away",
-        1002 => "protocol error",
-        1003 => "unsupported data",
-        1007 => "invalid payload",
-        1008 => "policy violation",
-        1009 => "message too big",
-        1010 => "mandatory extension",
-        1011 => "internal error",
-        1012 => "service restart",
-        1013 => "try again later",
-        1014 => "bad gateway",
-        _ => return None,
-    })
-}
-
-/// The connected session: a task sends stdin lines, this one prints what arrives. Ends after
-/// the closing handshake, whoever started it.
-async fn session(ws: ClientStream, binary: bool) -> Result<(), Failure> {
-    let (mut sink, mut reader) = ws.split();
-    let mut lines = stdin_lines();
-    let we_closed = Arc::new(AtomicBool::new(false));
-    let sender_closed = we_closed.clone();
-    let sender = tokio::spawn(async move {
-        let mut line_number = 0u64;
-        while let Some(line) = lines.recv().await {
-            line_number += 1;
-            let message = if binary {
-                Message::binary(line)
-            } else {
-                match String::from_utf8(line) {
-                    Ok(text) => Message::text(text),
-                    Err(_) => {
-                        eprintln!(
-                            "wsx: stdin line {line_number} is not UTF-8, not sent (see --binary)"
-                        );
-                        continue;
-                    }
-                }
-            };
-            if sink.send(message).await.is_err() {
-                // The connection is closing: the reading side tells why.
-                return;
-            }
-        }
-        sender_closed.store(true, Ordering::SeqCst);
-        // Errors mean the connection is already closing or gone; the reader reports it.
-        let _ = sink
-            .close(Some(CloseFrame::new(CloseCode::NORMAL, "")))
-            .await;
-    });
-
-    let mut outcome: Option<Result<(), Failure>> = None;
-    while let Some(item) = reader.next().await {
-        match item {
-            Ok(Message::Close(frame)) => {
-                if we_closed.load(Ordering::SeqCst) {
-                    // The server's answer to our close.
-                    outcome.get_or_insert(Ok(()));
-                    continue;
-                }
-                let description = describe_close(frame.as_ref());
-                eprintln!("wsx: the server closed the connection: {description}");
-                let normal = matches!(
-                    frame.map(|f| f.code),
-                    Some(CloseCode::NORMAL | CloseCode::GOING_AWAY)
-                );
-                outcome.get_or_insert(if normal {
-                    Ok(())
-                } else {
-                    Err(Failure::new(
-                        Exit::Abnormal,
-                        format!("abnormal close: {description}"),
-                    ))
-                });
-            }
-            Ok(message) => print_message(&message),
-            Err(e) => {
-                let message = match &e {
-                    Error::Protocol(p) => format!(
-                        "the connection failed: {p} (close code {})",
-                        p.close_code().0
-                    ),
-                    _ => format!("the connection failed: {e}"),
-                };
-                outcome.get_or_insert(Err(Failure::new(Exit::Abnormal, message)));
-            }
-        }
-    }
-    sender.abort();
-    outcome.unwrap_or_else(|| {
-        Err(Failure::new(
-            Exit::Abnormal,
-            "the connection ended without a closing handshake",
-        ))
-    })
+    format!(
+        "TLS handshake with {server} failed: {what} ({})",
+        chain(source)
+    )
 }
 
 #[cfg(test)]
@@ -359,12 +228,6 @@ mod tests {
             crate::cli::Command::Connect(args) => args,
             other => panic!("not connect: {other:?}"),
         }
-    }
-
-    #[test]
-    fn hex_is_lowercase_pairs() {
-        assert_eq!(hex(&[0, 0x0f, 0xab, 0xff]), "000fabff");
-        assert_eq!(hex(&[]), "");
     }
 
     #[test]
@@ -402,14 +265,5 @@ mod tests {
         }
         let (_, addr) = build_request(&connect_args(&["wss://[::1]/"])).unwrap();
         assert_eq!(addr, "[::1]:443");
-    }
-
-    #[test]
-    fn close_descriptions() {
-        assert_eq!(describe_close(None), "no status code (1005)");
-        let frame = CloseFrame::new(CloseCode(4000), "bye");
-        assert_eq!(describe_close(Some(&frame)), "code 4000, reason \"bye\"");
-        let frame = CloseFrame::new(CloseCode::GOING_AWAY, "");
-        assert_eq!(describe_close(Some(&frame)), "code 1001 (going away)");
     }
 }

@@ -1,6 +1,7 @@
 //! Exit codes and the error type that carries one.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 /// The documented exit codes of `wsx`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,7 +15,8 @@ pub enum Exit {
     Network,
     /// 3: the server refused the WebSocket upgrade (non-101 answer) or answered it wrongly.
     Handshake,
-    /// 4: TLS error: untrusted or invalid certificate, TLS alert, bad certificate or key file.
+    /// 4: TLS error: untrusted or invalid certificate, TLS alert, bad certificate, CA or key
+    /// file.
     Tls,
     /// 5: the connection ended abnormally: closed with a code other than 1000/1001, no close
     /// handshake, a protocol error, or a failed keepalive.
@@ -65,7 +67,18 @@ Exit codes:
      is printed), cannot bind the listening address
   3  the server refused the WebSocket upgrade (its HTTP status and body are
      printed) or gave an invalid handshake response
-  4  TLS error: untrusted or invalid certificate (see --insecure), TLS alert,
-     bad --tls-cert/--tls-key
+  4  TLS error: untrusted or invalid certificate (see --cacert, --insecure),
+     TLS alert, bad --cacert/SSL_CERT_FILE/--tls-cert/--tls-key
   5  abnormal close: the server closed with a code other than 1000/1001, the
      connection dropped without a closing handshake, or a protocol error";
+
+/// An error and its causes, "outer: inner: innermost".
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let _ = write!(text, ": {e}");
+        cause = e.source();
+    }
+    text
+}

@@ -10,6 +10,7 @@ mod cli;
 mod client;
 mod exit;
 mod server;
+mod session;
 mod tls;
 
 use clap::Parser;

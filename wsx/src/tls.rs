@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    ws_tokio::crypto_provider()
 }
 
 /// Accepts every server certificate, whoever signed it and whatever name it carries.
@@ -109,9 +109,4 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
         .with_single_cert(certs, key_der)
         .map_err(|e| tls_failure("the certificate and key do not fit", cert, &e))?;
     Ok(Arc::new(config))
-}
-
-/// The rustls error inside an I/O error, if the I/O error is a TLS failure.
-pub fn tls_error(e: &std::io::Error) -> Option<&rustls::Error> {
-    e.get_ref()?.downcast_ref::<rustls::Error>()
 }

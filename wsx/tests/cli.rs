@@ -3,233 +3,12 @@
 //! [`TIMEOUT`]; readiness comes from the programs' own output ("listening on", "connected").
 #![forbid(unsafe_code)]
 
-use std::future::Future;
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
+use support::*;
 use ws_tokio::{http, Accept, CloseFrame, Message, Reject, ServerConfig};
-
-/// The environment variables a client may take its proxy from.
-const PROXY_VARIABLES: [&str; 8] = [
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
-
-/// The longest any single wait may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Lines of one output stream of a child, read on a thread.
-struct Lines {
-    rx: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Lines {
-    fn new(stream: impl Read + Send + 'static) -> Lines {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Lines {
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The next line, or `None` at the end of the stream; panics after [`TIMEOUT`].
-    fn next(&mut self) -> Option<String> {
-        match self.rx.recv_timeout(TIMEOUT) {
-            Ok(line) => {
-                self.seen.push(line.clone());
-                Some(line)
-            }
-            Err(RecvTimeoutError::Disconnected) => None,
-            Err(RecvTimeoutError::Timeout) => {
-                panic!("no output within {TIMEOUT:?}; so far: {:?}", self.seen)
-            }
-        }
-    }
-
-    /// Reads until a line containing `needle`.
-    fn wait_for(&mut self, needle: &str) -> String {
-        while let Some(line) = self.next() {
-            if line.contains(needle) {
-                return line;
-            }
-        }
-        panic!("stream ended without {needle:?}; saw {:?}", self.seen)
-    }
-
-    /// Everything up to the end of the stream (the child has exited), including lines
-    /// already seen.
-    fn all(&mut self) -> Vec<String> {
-        while self.next().is_some() {}
-        self.seen.clone()
-    }
-}
-
-/// A running `wsx`, killed when dropped.
-struct Wsx {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Lines,
-    stderr: Lines,
-}
-
-impl Wsx {
-    fn start(args: &[&str]) -> Wsx {
-        Wsx::start_env(args, &[])
-    }
-
-    /// Starts `wsx` with `args`, the proxy variables of the test's own environment removed
-    /// and `env` set.
-    fn start_env(args: &[&str], env: &[(&str, &str)]) -> Wsx {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wsx"));
-        for name in PROXY_VARIABLES {
-            command.env_remove(name);
-        }
-        let mut child = command
-            .envs(env.iter().copied())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wsx");
-        let stdout = Lines::new(child.stdout.take().unwrap());
-        let stderr = Lines::new(child.stderr.take().unwrap());
-        Wsx {
-            stdin: child.stdin.take(),
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// `wsx serve` with `args`; returns it and the address it listens on.
-    fn serve(args: &[&str]) -> (Wsx, SocketAddr) {
-        let mut all = vec!["serve", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let mut server = Wsx::start(&all);
-        let first = server.stdout.next().expect("the server printed nothing");
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .expect("a socket address");
-        (server, addr)
-    }
-
-    fn write(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        stdin.write_all(text.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Waits for the exit code (polling, bounded by [`TIMEOUT`]).
-    fn exit_code(&mut self) -> i32 {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().expect("exited by a signal");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "wsx still running after {TIMEOUT:?}; stderr so far: {:?}",
-                self.stderr.seen
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Runs to the end: exit code, stdout lines, stderr text.
-    fn finish(mut self) -> (i32, Vec<String>, String) {
-        let code = self.exit_code();
-        let stdout = self.stdout.all();
-        let stderr = self.stderr.all().join("\n");
-        (code, stdout, stderr)
-    }
-}
-
-impl Drop for Wsx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs `wsx` with `args` and no input to the end.
-fn run(args: &[&str]) -> (i32, Vec<String>, String) {
-    let mut wsx = Wsx::start(args);
-    wsx.close_stdin();
-    wsx.finish()
-}
-
-/// A tokio server in the test process on 127.0.0.1:0, calling `handler` for each connection.
-fn in_test_server<F, Fut>(handler: F) -> SocketAddr
-where
-    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(handler(tcp));
-            }
-        });
-    });
-    rx.recv_timeout(TIMEOUT).expect("in-test server started")
-}
-
-/// A fresh directory for this test's files.
-fn temp_dir(name: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "wsx-test-{name}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A self-signed certificate for localhost and 127.0.0.1, written as PEM files.
-fn self_signed(name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = temp_dir(name);
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (dir, cert, key)
-}
 
 #[test]
 fn help_documents_exit_codes_and_binary_format() {
@@ -537,4 +316,127 @@ fn proxy_refusal_exits_2_with_its_status_and_the_environment_is_honoured() {
     // A proxy URL we cannot use is a usage error.
     let (code, _, stderr) = run(&["connect", &url, "--proxy", "socks5://127.0.0.1:1080"]);
     assert_eq!(code, 1, "{stderr}");
+}
+
+/// An in-test server that hands each message to a worker which answers it 100 ms later (as a
+/// server doing real work does), then closes after `replies` answers. Its reading side
+/// answers a close at once: a client that closes right after its last message misses the
+/// replies.
+fn slow_replying_server(replies: usize) -> SocketAddr {
+    in_test_server(move |tcp| async move {
+        let Ok(ws) = ws_tokio::accept(tcp).await else {
+            return;
+        };
+        let (mut sink, mut reader) = ws.split();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = reader.recv().await {
+                if message.is_data() && tx.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        for _ in 0..replies {
+            let Some(message) = rx.recv().await else {
+                return;
+            };
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.close(Some(CloseFrame::new(1000, "done"))).await;
+    })
+}
+
+#[test]
+fn replies_after_the_end_of_input_are_printed_until_the_server_closes() {
+    let addr = slow_replying_server(2);
+    let url = format!("ws://{addr}/");
+    // As `printf 'a\nb\n' | wsx connect URL`: the input ends at once, the replies come later.
+    for run in 0..20 {
+        let started = Instant::now();
+        let mut client = Wsx::start(&["connect", &url]);
+        client.write("a\nb\n");
+        client.close_stdin();
+        let (code, stdout, stderr) = client.finish();
+        assert_eq!(stdout, ["a", "b"], "run {run}: {stderr}");
+        assert_eq!(code, 0, "run {run}: {stderr}");
+        assert!(stderr.contains("code 1000"), "run {run}: {stderr}");
+        assert!(!stderr.contains("--linger"), "run {run}: {stderr}");
+        // The server's close ended it, not the 2 s linger.
+        assert!(started.elapsed() < Duration::from_secs(2), "run {run}");
+    }
+}
+
+#[test]
+fn linger_running_out_closes_and_says_replies_may_be_lost() {
+    // Three messages, two replies: the server never closes, so the linger runs out.
+    let addr = slow_replying_server(3);
+    let mut client = Wsx::start(&["connect", &format!("ws://{addr}/"), "--linger", "0.5"]);
+    client.write("a\nb\n");
+    client.close_stdin();
+    let (code, stdout, stderr) = client.finish();
+    assert_eq!(stdout, ["a", "b"], "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("closing 0.5 s after the end of input (see --linger)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cacert_and_ssl_cert_file_trust_a_private_ca() {
+    let pki = PrivateCa::new("cacert");
+    let (_server, addr) = Wsx::serve(&[
+        "--tls-cert",
+        pki.cert.to_str().unwrap(),
+        "--tls-key",
+        pki.key.to_str().unwrap(),
+    ]);
+    let url = format!("wss://{addr}/");
+    let ca = pki.ca.to_str().unwrap();
+
+    let (code, _, stderr) = run(&["connect", &url]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("--cacert"), "{stderr}");
+
+    let echo = |args: &[&str], env: &[(&str, &str)]| {
+        let mut client = Wsx::start_env(args, env);
+        client.write("private\n");
+        client.close_stdin();
+        client.finish()
+    };
+    let (code, stdout, stderr) = echo(&["connect", "--linger", "0", "--cacert", ca, &url], &[]);
+    assert_eq!((code, stdout), (0, vec!["private".to_string()]), "{stderr}");
+    let (code, stdout, stderr) = echo(
+        &["connect", "--linger", "0", &url],
+        &[("SSL_CERT_FILE", ca)],
+    );
+    assert_eq!((code, stdout), (0, vec!["private".to_string()]), "{stderr}");
+
+    let missing = pki.dir.join("missing.pem");
+    let (code, _, stderr) = run(&["connect", "--cacert", missing.to_str().unwrap(), &url]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("missing.pem"), "{stderr}");
+}
+
+#[test]
+fn a_proxy_that_never_answers_is_named() {
+    // Accepted by the kernel's backlog, never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = silent.local_addr().unwrap();
+    let (code, _, stderr) = run(&[
+        "connect",
+        "ws://127.0.0.1:9/",
+        "--proxy",
+        &format!("http://{proxy}"),
+        "--connect-timeout",
+        "0.3",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!("the proxy {proxy} did not answer")),
+        "{stderr}"
+    );
 }

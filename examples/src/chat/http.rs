@@ -20,7 +20,7 @@ pub enum HeadError {
     #[error("malformed request head: {0}")]
     Malformed(httparse::Error),
     /// The peer closed or the socket failed before the head was complete.
-    #[error("connection ended before the request head: {0}")]
+    #[error("the connection ended before the request head")]
     Io(#[from] io::Error),
 }
 

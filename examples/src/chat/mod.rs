@@ -25,7 +25,6 @@ use tokio::sync::{oneshot, Semaphore};
 use ws_tokio::ws_handshake::DeflateOptions;
 use ws_tokio::{
     http as http_types, Accept, CloseCode, CloseFrame, Message, Reject, ServerConfig, StreamConfig,
-    WebSocketSink,
 };
 
 /// The page, served at `/`.
@@ -387,7 +386,7 @@ const BATCH: usize = 64;
 /// Sends the member's queued events, each as the hub's shared frame, until the room drops it
 /// (returning the close frame the room chose) or the connection fails (`None`).
 async fn write_loop<T: ws_driver::Transport>(
-    sink: &mut WebSocketSink<T>,
+    sink: &mut ws_driver::WebSocketSink<T>,
     me: &Membership,
     kicked: Option<oneshot::Receiver<CloseFrame>>,
 ) -> Option<CloseFrame> {

@@ -119,7 +119,7 @@ pub enum RoomError {
         reason: String,
     },
     /// The hub refused the subscription (its limits).
-    #[error("cannot join the room: {0}")]
+    #[error("cannot join the room")]
     Hub(#[from] HubError),
 }
 

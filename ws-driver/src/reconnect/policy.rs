@@ -2,6 +2,7 @@
 //! failures are worth another attempt, and its error type. No I/O.
 
 use crate::error::Error;
+use crate::tls::TlsFailure;
 use std::time::Duration;
 use ws_handshake::ClientError;
 use ws_proto::{CloseCode, CloseFrame, Message};
@@ -60,11 +61,12 @@ pub enum Event {
 pub enum ReconnectError {
     /// `attempts` connection attempts in a row failed
     /// ([`Backoff::max_attempts`](super::Backoff::max_attempts)); `last_error` is the last one's.
-    #[error("gave up after {attempts} connection attempts: {last_error}")]
+    #[error("gave up after {attempts} connection attempts")]
     GaveUp {
         /// Attempts made in the outage.
         attempts: u32,
-        /// Why the last attempt failed.
+        /// Why the last attempt failed (also the error's `source`).
+        #[source]
         last_error: Error,
     },
     /// A failure that retrying cannot fix (an invalid URL, a handshake refused with a 4xx
@@ -114,7 +116,16 @@ pub fn is_retryable(error: &Error) -> bool {
         }
         e => matches!(
             e,
-            Error::Io(_) | Error::HandshakeTimeout | Error::ConnectionClosed | Error::Protocol(_)
+            Error::Io(_)
+                | Error::Connect { .. }
+                | Error::HandshakeTimeout
+                | Error::ProxyTimeout { .. }
+                | Error::Tls {
+                    reason: TlsFailure::ConnectionLost,
+                    ..
+                }
+                | Error::ConnectionClosed
+                | Error::Protocol(_)
         ),
     }
 }
@@ -158,7 +169,11 @@ mod tests {
     #[test]
     fn retryable_errors() {
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        assert!(is_retryable(&Error::Io(refused)));
+        assert!(is_retryable(&Error::Connect {
+            addr: "127.0.0.1:9".into(),
+            proxy: false,
+            source: refused,
+        }));
         assert!(is_retryable(&Error::HandshakeTimeout));
         for status in [408, 429, 500, 502, 503] {
             assert!(is_retryable(&rejected(status)), "{status}");
