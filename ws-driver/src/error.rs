@@ -17,6 +17,14 @@ pub enum Error {
     /// The connection is over.
     #[error("the connection is closed")]
     ConnectionClosed,
+    /// The closing handshake did not finish within the close timeout
+    /// ([`StreamConfig::close_timeout`](crate::StreamConfig::close_timeout)): the peer did not
+    /// answer our close frame, or did not even read it. The transport was closed anyway.
+    #[error(
+        "the peer did not complete the closing handshake within the close timeout; \
+         the connection was closed without its close frame"
+    )]
+    CloseTimeout,
     /// A transport error (including TLS errors).
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),

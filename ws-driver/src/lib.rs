@@ -16,6 +16,8 @@ mod either;
 mod error;
 mod handshake;
 pub mod reconnect;
+mod sending;
+mod split;
 mod stream;
 mod transport;
 
@@ -32,7 +34,8 @@ pub use handshake::{
     client_handshake, default_tls_config, server_handshake, tls_server_name, ClientConfig,
     ServerConfig,
 };
-pub use stream::{WebSocketReader, WebSocketSink, WebSocketStream};
+pub use split::{WebSocketReader, WebSocketSink};
+pub use stream::WebSocketStream;
 #[cfg(feature = "futures-io")]
 pub use transport::FuturesIo;
 #[cfg(feature = "tokio")]
