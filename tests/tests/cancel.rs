@@ -65,7 +65,7 @@ impl Dice {
 
 /// The stream, whole or split, so that each case runs on both.
 enum Side<T> {
-    Whole(WebSocketStream<T>),
+    Whole(Box<WebSocketStream<T>>),
     Split(WebSocketSink<T>, WebSocketReader<T>),
 }
 
@@ -85,7 +85,7 @@ impl<T: Transport> Side<T> {
             let (sink, reader) = ws.split();
             Side::Split(sink, reader)
         } else {
-            Side::Whole(ws)
+            Side::Whole(Box::new(ws))
         }
     }
 
@@ -155,7 +155,7 @@ fn fragments(seq: u32) -> Vec<Frame> {
     let parts = 1 + seq as usize % 4;
     let chunks: Vec<&[u8]> = body.chunks(body.len().div_ceil(parts)).collect();
     let last = chunks.len() - 1;
-    let first = if seq % 2 == 0 {
+    let first = if seq.is_multiple_of(2) {
         OpCode::Text
     } else {
         OpCode::Binary
@@ -177,7 +177,7 @@ fn reassembled(seq: u32) -> Message {
         .iter()
         .flat_map(|f| f.payload.to_vec())
         .collect();
-    if seq % 2 == 0 {
+    if seq.is_multiple_of(2) {
         Message::text(String::from_utf8(body).expect("UTF-8"))
     } else {
         Message::binary(body)
@@ -313,7 +313,7 @@ fn cancelled_calls_queue_nothing<R: Runtime>(call: Call, split: bool) {
                 }
                 None => cancels += 1,
             }
-            if call == Call::Feed && seq % 8 == 0 {
+            if call == Call::Feed && seq.is_multiple_of(8) {
                 while race(side.flush(), 1 + dice.roll(4)).await.is_none() {
                     let _ = gate.unbounded_send(());
                     flush_cancels += 1;

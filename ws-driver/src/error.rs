@@ -21,8 +21,9 @@ pub enum Error {
     /// ([`StreamConfig::close_timeout`](crate::StreamConfig::close_timeout)): the peer did not
     /// answer our close frame, or did not even read it. The transport was closed anyway.
     #[error(
-        "the peer did not complete the closing handshake within the close timeout; \
-         the connection was closed without its close frame"
+        "the peer did not complete the closing handshake within the close timeout, so the \
+         connection was closed without its close frame (a slow peer may need a longer \
+         close_timeout)"
     )]
     CloseTimeout,
     /// A transport error (including TLS errors).
