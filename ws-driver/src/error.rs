@@ -24,6 +24,15 @@ pub enum Error {
     /// The connection is over.
     #[error("the connection is closed")]
     ConnectionClosed,
+    /// The closing handshake did not finish within the close timeout
+    /// ([`StreamConfig::close_timeout`](crate::StreamConfig::close_timeout)): the peer did not
+    /// answer our close frame, or did not even read it. The transport was closed anyway.
+    #[error(
+        "the peer did not complete the closing handshake within the close timeout, so the \
+         connection was closed without its close frame (a slow peer may need a longer \
+         close_timeout)"
+    )]
+    CloseTimeout,
     /// The transport failed on an established connection (reset, broken pipe, ...).
     #[error("the connection's transport failed")]
     Io(#[from] io::Error),

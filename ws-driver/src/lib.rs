@@ -17,6 +17,8 @@ mod error;
 mod handshake;
 mod limits;
 pub mod reconnect;
+mod sending;
+mod split;
 mod stream;
 mod tls;
 mod transport;
@@ -33,7 +35,8 @@ pub use error::Error;
 pub use handshake::{
     client_handshake, server_handshake, tls_server_name, ClientConfig, ServerConfig,
 };
-pub use stream::{WebSocketReader, WebSocketSink, WebSocketStream};
+pub use split::{WebSocketReader, WebSocketSink};
+pub use stream::WebSocketStream;
 pub use tls::{crypto_provider, default_tls_config, TlsFailure};
 #[cfg(feature = "futures-io")]
 pub use transport::FuturesIo;

@@ -2,13 +2,14 @@
 
 use crate::driver::{new_connection, Driver, StreamConfig};
 use crate::error::Error;
+use crate::sending::{close_outcome, poll_feed, poll_send};
+use crate::split::{split, WebSocketReader, WebSocketSink};
 use crate::transport::Transport;
 use futures_core::Stream;
 use futures_sink::Sink;
 use futures_util::future::poll_fn;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use ws_proto::{CloseFrame, Frame, Message, PreparedMessage, Role, State};
 
 /// A WebSocket connection over a transport, after the opening handshake.
@@ -17,6 +18,12 @@ use ws_proto::{CloseFrame, Frame, Message, PreparedMessage, Role, State};
 /// is run for you; the stream ends after the peer's close, or yields an [`Error`] once if the
 /// connection fails) and a [`Sink`] of messages to send, with backpressure from a bounded write
 /// buffer. [`split`](Self::split) gives halves usable from two tasks at once.
+///
+/// Every inherent method is cancel-safe (each says so under "Cancel safety"): `recv` loses no
+/// message, and `send`, `feed`, `send_frame`, `send_prepared` and `feed_prepared` queue their
+/// message in the poll in which they complete, so one that was cancelled (in `select!`, under a
+/// timeout) queued nothing and can be retried without duplicating it. The [`Sink`] trait's
+/// `SinkExt::send` is not: cancelled while flushing, it leaves its message queued.
 pub struct WebSocketStream<T> {
     driver: Driver<T>,
 }
@@ -61,46 +68,121 @@ impl<T: Transport> WebSocketStream<T> {
     }
 
     /// Receives the next message; `None` once the connection is over.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a message leaves the connection only in the poll that returns it. If
+    /// `recv` is cancelled (another `select!` branch completes first, a timeout expires), no
+    /// message and no part of a fragmented one is lost; the next `recv` returns it.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| self.driver.poll_next_message(cx)).await
     }
 
-    /// Sends a message and flushes it to the transport.
+    /// Sends a message: waits until everything queued before it is written and flushed, then
+    /// queues it whole and starts writing it, and returns once it is queued. What the
+    /// transport did not take at once is written by the next call that drives the stream
+    /// (`send`, `feed`, `flush`, `recv`, `close`); [`flush`](Self::flush) waits until it is
+    /// all written.
+    ///
+    /// `Err(ConnectionClosed)` once a close frame was sent or the connection is over, and
+    /// `Err(Send)` if the core refuses the message: nothing was queued. An I/O error means the
+    /// transport failed, the connection with it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the message is queued in the poll in which `send` completes, never
+    /// earlier. A cancelled `send` queued nothing and the message will not be sent; calling
+    /// `send` again with it sends it once. (`SinkExt::send` differs: cancelled while
+    /// flushing, it leaves its message queued.)
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        poll_fn(|cx| self.driver.poll_ready(cx)).await?;
-        self.driver.start_send(message.into())?;
+        let mut message = Some(message.into());
+        poll_fn(|cx| poll_send(&mut self.driver, cx, &mut message, Driver::start_send)).await
+    }
+
+    /// Queues a message without flushing, waiting first while the write buffer is over its
+    /// limit; [`flush`](Self::flush) later to write a batch with fewer system calls.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the message is queued in the poll in which `feed` completes; a cancelled
+    /// `feed` queued nothing.
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let mut message = Some(message.into());
+        poll_fn(|cx| poll_feed(&mut self.driver, cx, &mut message, Driver::start_send)).await
+    }
+
+    /// Writes and flushes everything queued. `Ok(())` at once if the connection is over.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a cancelled `flush` leaves what it did not write queued, in order, for the
+    /// next call that drives the stream; nothing is lost or written twice.
+    pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.driver.poll_flush(cx)).await
     }
 
     /// Sends one data frame of a message streamed fragment by fragment (see
-    /// [`ws_proto::Connection::send_frame`]), and flushes it.
+    /// [`ws_proto::Connection::send_frame`]), like [`send`](Self::send): returns once the
+    /// frame is queued, after everything before it was written.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`send`](Self::send): a cancelled `send_frame` queued nothing; send
+    /// the same frame again to continue the message.
     pub async fn send_frame(&mut self, frame: Frame) -> Result<(), Error> {
-        poll_fn(|cx| self.driver.poll_ready(cx)).await?;
-        self.driver.send_frame(frame)?;
-        poll_fn(|cx| self.driver.poll_flush(cx)).await
+        let mut frame = Some(frame);
+        poll_fn(|cx| poll_send(&mut self.driver, cx, &mut frame, Driver::send_frame)).await
     }
 
     /// Sends a message encoded once for many connections (see
-    /// [`ws_proto::Connection::send_prepared`]: a server queues the shared bytes) and flushes it.
+    /// [`ws_proto::Connection::send_prepared`]: a server queues the shared bytes), like
+    /// [`send`](Self::send).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`send`](Self::send): a cancelled `send_prepared` queued nothing.
     pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
-        self.feed_prepared(message).await?;
-        poll_fn(|cx| self.driver.poll_flush(cx)).await
+        let mut message = Some(message);
+        poll_fn(|cx| poll_send(&mut self.driver, cx, &mut message, Driver::send_prepared)).await
     }
 
-    /// Queues a prepared message without flushing, waiting first while the write buffer is
-    /// full; flush later (`SinkExt::flush`) to write a batch with fewer system calls.
+    /// Queues a prepared message without flushing, like [`feed`](Self::feed).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`feed`](Self::feed): a cancelled `feed_prepared` queued nothing.
     pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
-        poll_fn(|cx| self.driver.poll_ready(cx)).await?;
-        self.driver.send_prepared(message)
+        let mut message = Some(message);
+        poll_fn(|cx| poll_feed(&mut self.driver, cx, &mut message, Driver::send_prepared)).await
     }
 
     /// Runs the closing handshake (RFC 6455 §7.1.2): sends a close frame (with `frame`'s code
     /// and reason, or none), then reads until the peer's close and the transport is closed in
     /// the order RFC 6455 §7.1.1 gives, bounded by the close timeout. Data messages that arrive
-    /// meanwhile are dropped.
+    /// meanwhile are dropped. Returns:
+    ///
+    /// - `Ok(())` when the closing handshake finished (the peer answered our close, or we
+    ///   answered its close) and the transport is closed;
+    /// - `Err(CloseTimeout)` when the close timeout ran out first, whether the peer did not
+    ///   answer our close frame or did not even read it; the transport is closed anyway;
+    /// - if the connection was already over (`close` called again, or `recv` returned `None`
+    ///   or an error before): the same at once, `Err(CloseTimeout)` if that timeout ended it,
+    ///   `Ok(())` otherwise;
+    /// - an I/O error if the transport failed meanwhile.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe in that nothing is lost or done twice: the close frame is queued on the
+    /// first poll, once. Call `close` again (or `recv` until `None`) to finish the handshake;
+    /// the close timeout counts from the first call. Data messages a cancelled `close` read are
+    /// dropped, as a finished one drops them.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
         self.driver.start_close(frame)?;
-        poll_fn(|cx| self.driver.poll_flush(cx)).await?;
+        match poll_fn(|cx| self.driver.poll_flush(cx)).await {
+            // Not written when the close timeout ended the connection: reported below.
+            Ok(()) | Err(Error::ConnectionClosed) => {}
+            Err(e) => return Err(e),
+        }
         while let Some(item) = self.recv().await {
             match item {
                 Ok(_) => {}
@@ -109,18 +191,17 @@ impl<T: Transport> WebSocketStream<T> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        close_outcome(self.driver.connection())
     }
 
-    /// Splits into a reading and a writing half that can be used from different tasks.
+    /// Splits into a writing and a reading half that can be used from different tasks.
     pub fn split(self) -> (WebSocketSink<T>, WebSocketReader<T>) {
-        let shared = Arc::new(Mutex::new(self.driver));
-        (
-            WebSocketSink {
-                shared: shared.clone(),
-            },
-            WebSocketReader { shared },
-        )
+        split(self.driver)
+    }
+
+    /// Reassembles the stream from the driver its halves shared.
+    pub(crate) fn from_driver(driver: Driver<T>) -> Self {
+        WebSocketStream { driver }
     }
 }
 
@@ -149,118 +230,5 @@ impl<T: Transport> Sink<Message> for WebSocketStream<T> {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.get_mut().driver.poll_close(cx)
-    }
-}
-
-type Shared<T> = Arc<Mutex<Driver<T>>>;
-
-fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, Driver<T>> {
-    // A panic while holding the lock cannot leave the driver half-updated in a way that matters
-    // more than the panic itself; keep serving the other half.
-    shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The reading half of a split [`WebSocketStream`]: a [`Stream`] of messages.
-///
-/// Reading also writes the automatic replies (pongs, the close echo) the protocol needs.
-pub struct WebSocketReader<T> {
-    shared: Shared<T>,
-}
-
-impl<T: Transport> WebSocketReader<T> {
-    /// Receives the next message; `None` once the connection is over.
-    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
-        poll_fn(|cx| lock(&self.shared).poll_next_message(cx)).await
-    }
-
-    /// Puts the halves back together. Fails (returning both) if they come from different
-    /// streams.
-    pub fn reunite(
-        self,
-        sink: WebSocketSink<T>,
-    ) -> Result<WebSocketStream<T>, (WebSocketSink<T>, WebSocketReader<T>)> {
-        if !Arc::ptr_eq(&self.shared, &sink.shared) {
-            return Err((sink, self));
-        }
-        drop(sink);
-        match Arc::try_unwrap(self.shared) {
-            Ok(mutex) => Ok(WebSocketStream {
-                driver: mutex.into_inner().unwrap_or_else(|p| p.into_inner()),
-            }),
-            // Unreachable: both halves were given, and no other clone exists.
-            Err(shared) => Err((
-                WebSocketSink {
-                    shared: shared.clone(),
-                },
-                WebSocketReader { shared },
-            )),
-        }
-    }
-}
-
-impl<T: Transport> Stream for WebSocketReader<T> {
-    type Item = Result<Message, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        lock(&self.shared).poll_next_message(cx)
-    }
-}
-
-/// The writing half of a split [`WebSocketStream`]: a [`Sink`] of messages.
-pub struct WebSocketSink<T> {
-    shared: Shared<T>,
-}
-
-impl<T: Transport> WebSocketSink<T> {
-    /// Sends a message and flushes it to the transport.
-    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        let message = message.into();
-        poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
-        lock(&self.shared).start_send(message)?;
-        poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
-    }
-
-    /// Sends a message encoded once for many connections and flushes it (see
-    /// [`WebSocketStream::send_prepared`]).
-    pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
-        self.feed_prepared(message).await?;
-        poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
-    }
-
-    /// Queues a prepared message without flushing (see [`WebSocketStream::feed_prepared`]).
-    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
-        poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
-        lock(&self.shared).send_prepared(message)
-    }
-
-    /// Sends a close frame and flushes it; the reading half then sees the peer's close and
-    /// ends once the transport is closed.
-    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), Error> {
-        lock(&self.shared).start_close(frame)?;
-        poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
-    }
-}
-
-impl<T: Transport> Sink<Message> for WebSocketSink<T> {
-    type Error = Error;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        lock(&self.shared).poll_ready(cx)
-    }
-
-    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        lock(&self.shared).start_send(item)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        lock(&self.shared).poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let mut driver = lock(&self.shared);
-        ready!(driver.poll_close(cx))?;
-        Poll::Ready(Ok(()))
     }
 }

@@ -2,7 +2,6 @@
 
 use crate::queue::Next;
 use crate::Subscriber;
-use futures_util::SinkExt;
 use ws_driver::{CloseFrame, Error, Transport, WebSocketSink};
 
 /// Most messages queued to the socket before one flush: a burst goes out in few writes.

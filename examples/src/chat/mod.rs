@@ -390,7 +390,6 @@ async fn write_loop<T: ws_driver::Transport>(
     me: &Membership,
     kicked: Option<oneshot::Receiver<CloseFrame>>,
 ) -> Option<CloseFrame> {
-    use futures::SinkExt;
     let pump = async {
         loop {
             let mut next = Some(me.next().await);

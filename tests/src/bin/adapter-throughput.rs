@@ -3,7 +3,7 @@
 //! side-by-side in one run, not the benchmark harness.
 //! `cargo run --release -p tests --bin adapter-throughput`
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use std::time::{Duration, Instant};
 use tests::runtimes::{AsyncStd, Smol, Tokio};
 use tests::{echo_handler, request, Runtime, ServeOptions};

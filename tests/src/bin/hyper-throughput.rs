@@ -3,7 +3,7 @@
 //! hyper hand-over costs. A quick side-by-side in one run, not the benchmark harness.
 //! `cargo run --release -p tests --bin hyper-throughput [BUDGET_MS]`
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};

@@ -1,0 +1,58 @@
+//! When a message is handed to the core, and what a finished close returns: the one home of
+//! the cancellation rules that [`WebSocketStream`](crate::WebSocketStream) and its
+//! [`WebSocketSink`](crate::WebSocketSink) half share (see the README's "Cancellation").
+//!
+//! A call that queues a message does so in the poll in which it completes, never before an
+//! await point: a call dropped before completing has queued nothing, so retrying it can
+//! neither lose nor duplicate the message.
+
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::transport::Transport;
+use std::task::{ready, Context, Poll};
+use ws_proto::{Connection, Timeout};
+
+/// Polls a `send`: waits until everything queued before is written and flushed, then queues
+/// `item` with `queue` and starts writing it, and completes in that same poll. What the
+/// transport did not take yet is written by the next call that drives the stream.
+pub(crate) fn poll_send<T: Transport, M>(
+    driver: &mut Driver<T>,
+    cx: &mut Context<'_>,
+    item: &mut Option<M>,
+    queue: impl FnOnce(&mut Driver<T>, M) -> Result<(), Error>,
+) -> Poll<Result<(), Error>> {
+    ready!(driver.poll_ready(cx))?;
+    ready!(driver.poll_flush(cx))?;
+    ready!(poll_feed(driver, cx, item, queue))?;
+    match driver.poll_flush(cx) {
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        // Queued: the rest of the message goes out with the next call.
+        Poll::Ready(Ok(())) | Poll::Pending => Poll::Ready(Ok(())),
+    }
+}
+
+/// Polls a `feed`: waits while the write buffer is over its limit, then queues `item` with
+/// `queue` and completes in that same poll, without flushing.
+pub(crate) fn poll_feed<T: Transport, M>(
+    driver: &mut Driver<T>,
+    cx: &mut Context<'_>,
+    item: &mut Option<M>,
+    queue: impl FnOnce(&mut Driver<T>, M) -> Result<(), Error>,
+) -> Poll<Result<(), Error>> {
+    ready!(driver.poll_ready(cx))?;
+    match item.take() {
+        Some(item) => Poll::Ready(queue(driver, item)),
+        // Already queued by an earlier poll that returned Ready: nothing left to do.
+        None => Poll::Ready(Ok(())),
+    }
+}
+
+/// What `close` returns once the connection is over: `Err(CloseTimeout)` if the close timeout
+/// ended it, `Ok(())` otherwise (the closing handshake finished, or the connection had ended
+/// before and its error was already returned).
+pub(crate) fn close_outcome(conn: &Connection) -> Result<(), Error> {
+    match conn.timed_out() {
+        Some(Timeout::Close) => Err(Error::CloseTimeout),
+        _ => Ok(()),
+    }
+}
