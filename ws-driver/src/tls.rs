@@ -219,6 +219,13 @@ impl TlsFailure {
     }
 }
 
+/// Whether an I/O error is a rustls error (a TLS failure, not a transport one).
+pub(crate) fn is_tls_error(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
 /// The error for a failed TLS handshake with `server` (`host:port`): the rustls error inside
 /// the I/O error becomes the source, and its category the reason.
 pub(crate) fn handshake_failed(server: String, error: std::io::Error) -> Error {
