@@ -62,10 +62,14 @@ impl TestCa {
         })
     }
 
-    /// A TLS 1.2 server configuration with a certificate for `names` that requires a client
-    /// certificate signed by this CA: a client without one gets a fatal alert during the
-    /// handshake.
-    pub fn client_auth_server(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+    /// A server configuration (TLS `version` only) with a certificate for `names` that
+    /// requires a client certificate signed by this CA: a client without one gets a fatal
+    /// alert, during its handshake with TLS 1.2, after it with TLS 1.3.
+    pub fn client_auth_server(
+        &self,
+        names: &[&str],
+        version: &'static rustls::SupportedProtocolVersion,
+    ) -> Arc<rustls::ServerConfig> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.der()).expect("CA root");
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
@@ -76,8 +80,8 @@ impl TestCa {
         .expect("client verifier");
         let (cert, key) = self.certificate(names, |_| {});
         let config = rustls::ServerConfig::builder_with_provider(ws_driver::crypto_provider())
-            .with_protocol_versions(&[&rustls::version::TLS12])
-            .expect("TLS 1.2")
+            .with_protocol_versions(&[version])
+            .expect("TLS version")
             .with_client_cert_verifier(verifier)
             .with_single_cert(vec![cert], key)
             .expect("server config");

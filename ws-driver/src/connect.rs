@@ -15,7 +15,7 @@ use crate::handshake::{
     client_handshake_inner, tls_server_name, with_timeout, write_all, ClientConfig,
 };
 use crate::stream::WebSocketStream;
-use crate::tls::handshake_failed;
+use crate::tls::{handshake_failed, is_tls_error};
 use crate::transport::Transport;
 use bytes::BytesMut;
 use futures_util::future::poll_fn;
@@ -135,7 +135,14 @@ where
         } else {
             MaybeTls::Plain(io)
         };
-        client_handshake_inner(io, handshake, config, leftover).await
+        // A TLS 1.3 server reports some failures (a client certificate it wants) after the
+        // client's side of the TLS handshake is done: they arrive with the first read.
+        client_handshake_inner(io, handshake, config, leftover)
+            .await
+            .map_err(|e| match e {
+                Error::Io(e) if is_tls_error(&e) => handshake_failed(target.clone(), e),
+                e => e,
+            })
     })
     .await;
     match (result, proxy) {

@@ -52,7 +52,7 @@ fn client_config(roots: RootCertStore) -> Arc<rustls::ClientConfig> {
 
 /// The roots a client trusts when it is given no rustls configuration of its own: the web PKI
 /// roots, plus the operating system's store and extra certificates if asked for.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Trust {
     /// Extra roots (a private CA).
     extra: Vec<CertificateDer<'static>>,
@@ -60,6 +60,17 @@ pub(crate) struct Trust {
     system: Vec<CertificateDer<'static>>,
     /// The configuration built from the above, once.
     built: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
+}
+
+impl fmt::Debug for Trust {
+    // Counts, not hundreds of certificates' bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trust")
+            .field("web_pki_roots", &webpki_roots::TLS_SERVER_ROOTS.len())
+            .field("system_roots", &self.system.len())
+            .field("extra_roots", &self.extra.len())
+            .finish()
+    }
 }
 
 impl Trust {
@@ -219,6 +230,13 @@ impl TlsFailure {
     }
 }
 
+/// Whether an I/O error is a rustls error (a TLS failure, not a transport one).
+pub(crate) fn is_tls_error(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
 /// The error for a failed TLS handshake with `server` (`host:port`): the rustls error inside
 /// the I/O error becomes the source, and its category the reason.
 pub(crate) fn handshake_failed(server: String, error: std::io::Error) -> Error {
@@ -238,5 +256,51 @@ pub(crate) fn handshake_failed(server: String, error: std::io::Error) -> Error {
             reason: TlsFailure::ConnectionLost,
             source: Box::new(error),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ca_der() -> CertificateDer<'static> {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).expect("CA").der().clone()
+    }
+
+    #[test]
+    fn config_debug_counts_roots_instead_of_printing_them() {
+        let mut trust = Trust::default();
+        trust
+            .add("test", vec![ca_der(), ca_der()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let debug = format!("{trust:?}");
+        assert!(debug.contains("extra_roots: 2"), "{debug}");
+        assert!(debug.len() < 200, "{debug}");
+    }
+
+    #[test]
+    fn garbage_is_not_a_root() {
+        let error = Trust::default()
+            .add(
+                "the given certificates",
+                vec![CertificateDer::from(vec![1, 2, 3])],
+            )
+            .expect_err("not a certificate");
+        assert!(matches!(error, Error::RootCertificates { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn without_added_roots_the_default_config_is_shared() {
+        let trust = Trust::default();
+        assert!(Arc::ptr_eq(&trust.config(), &default_tls_config()));
+        let mut added = Trust::default();
+        added
+            .add("test", vec![ca_der()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(Arc::ptr_eq(&added.config(), &added.config()));
+        assert!(!Arc::ptr_eq(&added.config(), &default_tls_config()));
     }
 }
