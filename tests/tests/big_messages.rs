@@ -107,7 +107,12 @@ fn a_message_over_the_limit_fails_with_the_peers_1009<R: Runtime>() {
             let (mut ws, _) = within::<R, _>("connect", R::connect(request(&url), config))
                 .await
                 .expect("connect");
-            let sent = within::<R, _>("send", ws.send(Message::binary(random_bytes(BIG, 3))));
+            // `send` returns once the message is queued (see its cancel safety), so the
+            // peer's 1009 is reported by that call or, at the latest, by the flush after it.
+            let sent = within::<R, _>("send", async {
+                ws.send(Message::binary(random_bytes(BIG, 3))).await?;
+                ws.flush().await
+            });
             match sent.await {
                 Err(Error::ClosedByPeer(Some(frame))) => {
                     assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG, "{frame:?}");
