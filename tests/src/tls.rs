@@ -8,6 +8,10 @@ pub struct TestPki {
     pub server: Arc<rustls::ServerConfig>,
     /// For the client: trusts only the test CA.
     pub client: Arc<rustls::ClientConfig>,
+    /// The server certificate, PEM, for servers outside the process (stunnel).
+    pub server_cert_pem: String,
+    /// Its private key, PEM.
+    pub server_key_pem: String,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -46,5 +50,7 @@ pub fn test_pki() -> TestPki {
     TestPki {
         server: Arc::new(server),
         client: Arc::new(client),
+        server_cert_pem: cert.pem(),
+        server_key_pem: key.serialize_pem(),
     }
 }
