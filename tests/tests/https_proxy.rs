@@ -86,7 +86,11 @@ fn untrusted_proxy_certificate_fails_before_connect<R: Runtime>() {
         Err(other) => panic!("{}: expected a certificate error, got {other:?}", R::NAME),
         Ok(_) => panic!("{}: an untrusted proxy was accepted", R::NAME),
     }
-    assert!(!https.tinyproxy.saw_connect_to(addr), "{}", https.tinyproxy.log());
+    assert!(
+        !https.tinyproxy.saw_connect_to(addr),
+        "{}",
+        https.tinyproxy.log()
+    );
 }
 
 /// Refusals from behind the TLS hop name the `https://` proxy.

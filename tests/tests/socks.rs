@@ -45,23 +45,40 @@ fn echo_through<R: Runtime>(socks: &SocksServer, scheme: &str, tls: bool, host: 
         addr.port()
     );
     let proxy = Proxy::new(&socks.url(scheme)).expect("proxy URL");
-    R::block_on(echo_session::<R>(&url, config.proxy(Some(proxy)), &messages()));
+    R::block_on(echo_session::<R>(
+        &url,
+        config.proxy(Some(proxy)),
+        &messages(),
+    ));
 }
 
 async fn connect_error<R: Runtime>(url: &str, proxy: &str) -> Error {
     let config = ClientConfig::default().proxy(Some(Proxy::new(proxy).expect("proxy URL")));
     match within::<R, _>("connect", R::connect(request(url), config)).await {
-        Ok(_) => panic!("{}: connecting to {url} via {proxy} should have failed", R::NAME),
+        Ok(_) => panic!(
+            "{}: connecting to {url} via {proxy} should have failed",
+            R::NAME
+        ),
         Err(e) => e,
     }
 }
 
 fn ws_and_wss_through_dante<R: Runtime>() {
     let dante = SocksServer::dante(9);
-    for (scheme, tls) in [("socks5", false), ("socks5", true), ("socks5h", false), ("socks5h", true)] {
+    for (scheme, tls) in [
+        ("socks5", false),
+        ("socks5", true),
+        ("socks5h", false),
+        ("socks5h", true),
+    ] {
         echo_through::<R>(&dante, scheme, tls, "127.0.0.1");
     }
-    assert!(dante.log().contains("pass("), "{}: {}", R::NAME, dante.log());
+    assert!(
+        dante.log().contains("pass("),
+        "{}: {}",
+        R::NAME,
+        dante.log()
+    );
 }
 
 /// `socks5h://` hands the name to Dante, which resolves it; `socks5://` resolves it here and
@@ -82,7 +99,11 @@ fn dante_connects_to_the_target<R: Runtime>() {
     let (addr, config) = echo_server::<R>(false);
     let proxy = Proxy::new(&dante.url("socks5h")).expect("proxy URL");
     let url = format!("ws://localhost:{}/", addr.port());
-    R::block_on(echo_session::<R>(&url, config.proxy(Some(proxy)), &messages()));
+    R::block_on(echo_session::<R>(
+        &url,
+        config.proxy(Some(proxy)),
+        &messages(),
+    ));
     assert!(
         dante.saw_connect_to(addr),
         "{}: no connection to {addr} in Dante's log:\n{}",
@@ -109,7 +130,10 @@ fn wrong_or_missing_credentials_are_typed<R: Runtime>() {
     let error = R::block_on(connect_error::<R>(&url, &wrong));
     match &error {
         Error::Proxy(ProxyError::Socks5AuthFailed { proxy, .. }) => assert_eq!(proxy, &name),
-        other => panic!("{}: expected an authentication failure, got {other:?}", R::NAME),
+        other => panic!(
+            "{}: expected an authentication failure, got {other:?}",
+            R::NAME
+        ),
     }
     assert!(error.to_string().contains(&name), "{error}");
     assert!(!error.to_string().contains("wrong-pw"), "{error}");
@@ -150,7 +174,10 @@ fn dante_refusals_are_typed_in_words<R: Runtime>() {
         }
         let text = error.to_string();
         assert!(text.contains(&proxy), "{text}");
-        assert!(text.contains(&format!("reply code {}", expected.code())), "{text}");
+        assert!(
+            text.contains(&format!("reply code {}", expected.code())),
+            "{text}"
+        );
     }
     // socks5:// resolves here: an unknown name fails before the proxy is asked.
     let error = R::block_on(connect_error::<R>(

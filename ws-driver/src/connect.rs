@@ -98,11 +98,13 @@ async fn resolve(proxy: &Proxy, host: &str, port: u16) -> Result<IpAddr, Error> 
         .name("ws-socks5-resolve".into())
         .spawn(move || {
             use std::net::ToSocketAddrs;
-            let first = (name.as_str(), port).to_socket_addrs().and_then(|mut addrs| {
-                addrs
-                    .next()
-                    .ok_or_else(|| std::io::Error::other("the name has no addresses"))
-            });
+            let first = (name.as_str(), port)
+                .to_socket_addrs()
+                .and_then(|mut addrs| {
+                    addrs
+                        .next()
+                        .ok_or_else(|| std::io::Error::other("the name has no addresses"))
+                });
             let _ = tx.send(first.map(|addr| addr.ip()));
         })?;
     let resolved = rx

@@ -8,8 +8,8 @@
 //! proxy (the caller's I/O layer adds it). SOCKS5 is in [`Socks5Handshake`](crate::Socks5Handshake);
 //! [`Tunnel`](crate::Tunnel) drives either.
 
-use base64::Engine;
 use crate::socks5::Socks5Reply;
+use base64::Engine;
 use http::{StatusCode, Uri};
 use std::fmt;
 
@@ -377,7 +377,8 @@ impl Proxy {
         if status.is_success() {
             return Ok(Some(consumed));
         }
-        if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED || status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED || status == StatusCode::UNAUTHORIZED
+        {
             let challenge = response
                 .headers
                 .iter()

@@ -70,7 +70,9 @@ fn proxy_kinds_and_default_ports() {
     assert!(!local.resolves_locally("127.0.0.1"));
     assert!(!local.resolves_locally("[::1]"));
     assert!(!p.resolves_locally("example.com"));
-    assert!(!Proxy::new("https://h").unwrap().resolves_locally("example.com"));
+    assert!(!Proxy::new("https://h")
+        .unwrap()
+        .resolves_locally("example.com"));
 }
 
 #[test]
@@ -101,15 +103,10 @@ fn builds_connect_requests() {
 #[test]
 fn tunnel_established_with_leftover_bytes() {
     let answer = b"HTTP/1.1 200 Connection established\r\nProxy-Agent: x\r\n\r\nHTTP/1.1 101";
-    let consumed = parse(answer, DEFAULT_PROXY_MAX_HEAD)
-        .unwrap()
-        .unwrap();
+    let consumed = parse(answer, DEFAULT_PROXY_MAX_HEAD).unwrap().unwrap();
     assert_eq!(&answer[consumed..], b"HTTP/1.1 101");
     // HTTP/1.0 answers (tinyproxy sends them) and any 2xx open the tunnel.
-    assert_eq!(
-        parse(b"HTTP/1.0 200 OK\r\n\r\n", 1024).unwrap(),
-        Some(19)
-    );
+    assert_eq!(parse(b"HTTP/1.0 200 OK\r\n\r\n", 1024).unwrap(), Some(19));
 }
 
 #[test]
@@ -326,7 +323,67 @@ fn no_proxy_matching_rules() {
     assert!(no_proxy_matches("example.com.", "example.com", 1));
     assert!(no_proxy_matches("example.com", "www.example.com.", 1));
     assert!(!no_proxy_matches(".", "example.com", 1));
-    assert!(!no_proxy_matches("10.0.0.0/8", "10.1.2.3", 1));
+}
+
+#[test]
+fn no_proxy_cidr_ranges() {
+    // IPv4.
+    assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3", 1));
+    assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3", 1));
+    assert!(no_proxy_matches("192.168.1.0/24", "192.168.1.255", 1));
+    assert!(!no_proxy_matches("192.168.1.0/24", "192.168.2.0", 1));
+    assert!(no_proxy_matches("127.0.0.1/32", "127.0.0.1", 1));
+    assert!(!no_proxy_matches("127.0.0.1/32", "127.0.0.2", 1));
+    assert!(no_proxy_matches("0.0.0.0/0", "203.0.113.9", 1));
+    // Host bits in the network are ignored, as curl does.
+    assert!(no_proxy_matches("10.9.9.9/8", "10.0.0.1", 1));
+    // IPv6, bracketed or not, targets bracketed as in URLs.
+    assert!(no_proxy_matches("fd00::/8", "[fd12:3456::1]", 1));
+    assert!(!no_proxy_matches("fd00::/8", "[fe80::1]", 1));
+    assert!(no_proxy_matches("[::1]/128", "[::1]", 1));
+    assert!(no_proxy_matches("2001:db8::/32", "2001:db8:ffff::1", 1));
+    assert!(!no_proxy_matches("2001:db8::/32", "2001:db9::1", 1));
+    assert!(no_proxy_matches("::/0", "[2001:db8::1]", 1));
+    // Families never mix; names are not resolved; bad ranges match nothing.
+    assert!(!no_proxy_matches("0.0.0.0/0", "[::1]", 1));
+    assert!(!no_proxy_matches("::/0", "127.0.0.1", 1));
+    assert!(!no_proxy_matches("127.0.0.0/8", "localhost", 1));
+    assert!(!no_proxy_matches("10.0.0.0/33", "10.0.0.1", 1));
+    assert!(!no_proxy_matches("10.0.0.0/x", "10.0.0.1", 1));
+    assert!(!no_proxy_matches("example.com/8", "example.com", 1));
+    // In a list, through the environment.
+    let vars = [
+        ("ALL_PROXY", "socks5h://p:1080"),
+        ("NO_PROXY", "localhost, 10.0.0.0/8"),
+    ];
+    assert_eq!(selected("ws://10.20.30.40:9001/", &vars), None);
+    assert_eq!(selected("ws://11.0.0.1/", &vars), Some(("p".into(), 1080)));
+}
+
+#[test]
+fn env_names_any_proxy_kind_as_curl_reads_it() {
+    let kind = |url: &str, vars: &[(&str, &str)]| {
+        Proxy::from_env_with(&url.parse().unwrap(), env(vars))
+            .unwrap()
+            .map(|p| (p.kind(), p.port()))
+    };
+    assert_eq!(
+        kind("wss://x/", &[("ALL_PROXY", "socks5h://u:pw@p:9050")]),
+        Some((ProxyKind::Socks5h, 9050))
+    );
+    assert_eq!(
+        kind("ws://x/", &[("all_proxy", "socks5://p")]),
+        Some((ProxyKind::Socks5, 1080))
+    );
+    assert_eq!(
+        kind("wss://x/", &[("HTTPS_PROXY", "https://p")]),
+        Some((ProxyKind::Https, 443))
+    );
+    // Without a scheme curl assumes http://.
+    assert_eq!(
+        kind("ws://x/", &[("http_proxy", "p:3128")]),
+        Some((ProxyKind::Http, 3128))
+    );
 }
 
 proptest::proptest! {

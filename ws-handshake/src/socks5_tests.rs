@@ -277,8 +277,13 @@ fn tunnel_drives_socks_and_http_alike() {
     ));
     let http = proxy("https://p");
     let mut tunnel = http.tunnel("example.com", 443, None).unwrap();
-    assert!(tunnel.start().starts_with(b"CONNECT example.com:443 HTTP/1.1\r\n"));
-    assert_eq!(tunnel.parse(b"HTTP/1.1 200 OK\r\n").unwrap(), TunnelStatus::Partial);
+    assert!(tunnel
+        .start()
+        .starts_with(b"CONNECT example.com:443 HTTP/1.1\r\n"));
+    assert_eq!(
+        tunnel.parse(b"HTTP/1.1 200 OK\r\n").unwrap(),
+        TunnelStatus::Partial
+    );
     assert_eq!(
         tunnel.parse(b"HTTP/1.1 200 OK\r\n\r\n").unwrap(),
         TunnelStatus::Done { consumed: 19 }

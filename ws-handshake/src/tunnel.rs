@@ -32,10 +32,7 @@ pub struct Tunnel(Inner);
 
 #[derive(Debug, Clone)]
 enum Inner {
-    Http {
-        proxy: Proxy,
-        request: Vec<u8>,
-    },
+    Http { proxy: Proxy, request: Vec<u8> },
     Socks5(Socks5Handshake),
 }
 
