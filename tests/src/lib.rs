@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod daemon;
+pub mod fault;
 pub mod hub_node;
 pub mod load;
 pub mod raw;
