@@ -14,8 +14,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::time::Instant;
@@ -239,8 +238,10 @@ async fn relay_one(client: TcpStream, shared: Arc<Shared>) {
         cut: cut.clone(),
         sockets: [client_copy, server_copy],
     });
-    let (client_read, client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
+    // Not `into_split`: its write half sends FIN when dropped, which would come before the
+    // RST of a cut.
+    let (client_read, client_write) = tokio::io::split(client);
+    let (server_read, server_write) = tokio::io::split(server);
     let up = pump(client_read, server_write, to_server_flow, shared.clone());
     let down = pump(server_read, client_write, to_client_flow, shared);
     tokio::select! {
@@ -259,8 +260,8 @@ async fn flowing(flow: &mut watch::Receiver<Flow>) -> bool {
 
 /// One direction: a reader stamping pieces with their due time, a writer delivering them.
 async fn pump(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    mut from: ReadHalf<TcpStream>,
+    mut to: WriteHalf<TcpStream>,
     flow: watch::Receiver<Flow>,
     shared: Arc<Shared>,
 ) {

@@ -293,6 +293,43 @@ fn half_open_paths_end_both_sides<R: Runtime>() {
     });
 }
 
+/// The relay itself: a cut reaches both sides as a reset, and chunked delivery with latency
+/// keeps every byte in order.
+#[test]
+fn relay_cuts_with_rst_and_keeps_order() {
+    use std::io::{ErrorKind, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let relay = FaultRelay::start(
+        listener.local_addr().expect("addr"),
+        Faults {
+            latency: Duration::from_millis(20),
+            jitter: Duration::from_millis(20),
+            chunk: Some(3),
+            ..Faults::default()
+        },
+    );
+    let mut client = std::net::TcpStream::connect(relay.addr()).expect("connect");
+    let (mut server, _) = listener.accept().expect("accept");
+    server
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    client.write_all(&data).expect("write");
+    let mut got = vec![0; data.len()];
+    server.read_exact(&mut got).expect("read through the relay");
+    assert_eq!(got, data);
+    relay.cut();
+    for side in [&mut client, &mut server] {
+        match side.read(&mut [0; 16]) {
+            Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}"),
+            Ok(n) => panic!("a cut should reset, read {n} bytes"),
+        }
+    }
+}
+
 tests::for_each_runtime!(
     client_keepalive_detects_a_stall,
     server_keepalive_detects_a_stall,
