@@ -9,7 +9,7 @@
 //! that waits for that time, paces to the bandwidth and writes in pieces of the chunk size, so
 //! latency does not cap throughput.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,6 +53,7 @@ enum Flow {
 
 /// One relayed connection, as the controller sees it.
 struct Link {
+    id: usize,
     to_client: watch::Sender<Flow>,
     to_server: watch::Sender<Flow>,
     cut: Arc<Notify>,
@@ -201,12 +202,12 @@ impl Drop for FaultRelay {
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     while let Ok((client, _)) = listener.accept().await {
-        shared.accepted.fetch_add(1, Ordering::SeqCst);
+        let id = shared.accepted.fetch_add(1, Ordering::SeqCst);
         if *shared.blackhole.lock().unwrap() {
             shared.held.lock().unwrap().push(client);
             continue;
         }
-        tokio::spawn(relay_one(client, shared.clone()));
+        tokio::spawn(relay_one(client, id, shared.clone()));
     }
 }
 
@@ -218,7 +219,7 @@ fn duplicate(stream: TcpStream) -> Option<(TcpStream, socket2::Socket)> {
     Some((stream, copy))
 }
 
-async fn relay_one(client: TcpStream, shared: Arc<Shared>) {
+async fn relay_one(client: TcpStream, id: usize, shared: Arc<Shared>) {
     let Ok(server) = TcpStream::connect(shared.upstream).await else {
         return;
     };
@@ -233,6 +234,7 @@ async fn relay_one(client: TcpStream, shared: Arc<Shared>) {
     let (to_server, to_server_flow) = watch::channel(Flow::Open);
     let cut = Arc::new(Notify::new());
     shared.links.lock().unwrap().push(Link {
+        id,
         to_client,
         to_server,
         cut: cut.clone(),
@@ -243,9 +245,12 @@ async fn relay_one(client: TcpStream, shared: Arc<Shared>) {
     let (client_read, client_write) = tokio::io::split(client);
     let (server_read, server_write) = tokio::io::split(server);
     let up = pump(client_read, server_write, to_server_flow, shared.clone());
-    let down = pump(server_read, client_write, to_client_flow, shared);
+    let down = pump(server_read, client_write, to_client_flow, shared.clone());
     tokio::select! {
-        _ = futures::future::join(up, down) => {}
+        _ = futures::future::join(up, down) => {
+            // Ended by both sides: its duplicates go too, so the sockets close.
+            shared.links.lock().unwrap().retain(|link| link.id != id);
+        }
         _ = cut.notified() => {}
     }
 }
@@ -270,12 +275,15 @@ async fn pump(
     let mut reader_flow = flow.clone();
     let reader = async move {
         let mut last_due = Instant::now();
-        let mut buf = vec![0u8; 64 * 1024];
+        // Filled as bytes arrive (no zeroed buffer per connection) and handed on without a
+        // copy: a quiet connection costs the relay next to nothing.
+        let mut buf = BytesMut::new();
         while flowing(&mut reader_flow).await {
-            let n = tokio::select! {
-                read = from.read(&mut buf) => match read {
+            buf.reserve(16 * 1024);
+            tokio::select! {
+                read = from.read_buf(&mut buf) => match read {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => n,
+                    Ok(_) => {}
                 },
                 // A stall or FIN while waiting for bytes stops the read.
                 _ = reader_flow.changed() => continue,
@@ -287,11 +295,7 @@ async fn pump(
                 faults.jitter.mul_f64(rand::random::<f64>())
             };
             last_due = last_due.max(Instant::now() + faults.latency + jitter);
-            if tx
-                .send((last_due, Bytes::copy_from_slice(&buf[..n])))
-                .await
-                .is_err()
-            {
+            if tx.send((last_due, buf.split().freeze())).await.is_err() {
                 break;
             }
         }
