@@ -19,6 +19,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::time::Instant;
 
+/// How far ahead of the bandwidth limit a writer may be before it sleeps.
+const PACING_SLICE: Duration = Duration::from_millis(10);
+
 /// The impairments applied to bytes read from now on.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Faults {
@@ -314,9 +317,13 @@ async fn pump(
                     return;
                 }
                 if let Some(rate) = faults.bandwidth {
-                    tokio::time::sleep_until(next_free).await;
+                    // The average rate is kept exactly; sleeps wait for a few milliseconds of
+                    // credit at a time, as the timer is no finer than a millisecond.
                     let cost = Duration::from_secs_f64(part.len() as f64 / rate.max(1) as f64);
                     next_free = next_free.max(Instant::now()) + cost;
+                    if next_free > Instant::now() + PACING_SLICE {
+                        tokio::time::sleep_until(next_free - PACING_SLICE).await;
+                    }
                 }
                 if to.write_all(part).await.is_err() {
                     return;

@@ -330,6 +330,56 @@ fn relay_cuts_with_rst_and_keeps_order() {
     }
 }
 
+/// The relay itself: latency applies each way, and the bandwidth limit holds on average.
+#[test]
+fn relay_delays_and_paces() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let relay = FaultRelay::start(
+        listener.local_addr().expect("addr"),
+        Faults {
+            latency: Duration::from_millis(100),
+            ..Faults::default()
+        },
+    );
+    let mut client = std::net::TcpStream::connect(relay.addr()).expect("connect");
+    let (mut server, _) = listener.accept().expect("accept");
+    server
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // A round trip crosses the latency twice.
+    let start = Instant::now();
+    client.write_all(b"ping").unwrap();
+    server.read_exact(&mut [0; 4]).unwrap();
+    server.write_all(b"pong").unwrap();
+    client.read_exact(&mut [0; 4]).unwrap();
+    let round_trip = start.elapsed();
+    assert!(
+        round_trip >= Duration::from_millis(200) && round_trip < Duration::from_millis(1200),
+        "{round_trip:?}"
+    );
+    // 512 KiB at 1 MiB/s: half a second, give or take the pacing slice and a busy machine.
+    relay.set_faults(Faults {
+        bandwidth: Some(1 << 20),
+        ..Faults::default()
+    });
+    let data = vec![7u8; 512 * 1024];
+    let writer = std::thread::spawn(move || client.write_all(&data).map(|()| client));
+    let start = Instant::now();
+    let mut got = vec![0; 512 * 1024];
+    server.read_exact(&mut got).unwrap();
+    let took = start.elapsed();
+    assert!(got.iter().all(|&b| b == 7));
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(writer.join().expect("writer"));
+}
+
 tests::for_each_runtime!(
     client_keepalive_detects_a_stall,
     server_keepalive_detects_a_stall,
