@@ -78,11 +78,11 @@ fn untrusted_proxy_certificate_fails_before_connect<R: Runtime>() {
         .proxy(Some(proxy));
     let result = R::block_on(within::<R, _>("connect", R::connect(request(&url), config)));
     match result {
-        Err(Error::Io(e)) => assert!(
-            e.to_string().to_lowercase().contains("certificate"),
-            "{}: {e}",
-            R::NAME
-        ),
+        Err(Error::Proxy(ProxyError::Tls { proxy, source })) => {
+            assert_eq!(proxy, https.url("localhost", None), "{}", R::NAME);
+            let cause = source.to_string().to_lowercase();
+            assert!(cause.contains("certificate"), "{}: {cause}", R::NAME);
+        }
         Err(other) => panic!("{}: expected a certificate error, got {other:?}", R::NAME),
         Ok(_) => panic!("{}: an untrusted proxy was accepted", R::NAME),
     }

@@ -161,7 +161,16 @@ where
     Fut: Future<Output = std::io::Result<Q>>,
 {
     with_timeout(sleep, async move {
-        let mut io = to_proxy(proxy_tls_name(proxy)?, tcp).await?;
+        let name = proxy_tls_name(proxy)?;
+        let mut io = match (to_proxy(name, tcp).await, proxy) {
+            (Ok(io), _) => io,
+            // Only the TLS hop to an `https://` proxy can fail here.
+            (Err(source), Some(proxy)) => {
+                let proxy = proxy.to_string();
+                return Err(ProxyError::Tls { proxy, source }.into());
+            }
+            (Err(e), None) => return Err(e.into()),
+        };
         let leftover = match proxy {
             Some(proxy) => tunnel(&mut io, proxy, &handshake).await?,
             None => BytesMut::new(),

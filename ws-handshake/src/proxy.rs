@@ -106,6 +106,19 @@ pub enum ProxyError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The TLS handshake with an `https://` proxy failed (an untrusted or invalid certificate,
+    /// a TLS alert, or the proxy does not speak TLS).
+    #[error(
+        "the TLS handshake with the proxy {proxy} failed: check that the client trusts its \
+         certificate (ClientConfig::proxy_tls) and that it serves TLS on that port"
+    )]
+    Tls {
+        /// The proxy, as `scheme://host:port` (no credentials).
+        proxy: String,
+        /// The TLS or I/O error (a rustls error inside for certificate problems).
+        #[source]
+        source: std::io::Error,
+    },
     /// The target's host name did not resolve on this machine, for a `socks5://` proxy
     /// (`socks5h://` leaves resolving to the proxy).
     #[error("cannot resolve {host} to connect through the proxy {proxy}: use socks5h:// to have the proxy resolve it")]
