@@ -6,13 +6,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod daemon;
 pub mod errors;
+pub mod fault;
 pub mod hub_node;
 pub mod load;
 pub mod raw;
 pub mod redis_server;
 pub mod restartable;
 pub mod runtimes;
+pub mod socks;
+pub mod stunnel;
 pub mod tinyproxy;
 pub mod tls;
 

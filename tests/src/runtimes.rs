@@ -174,3 +174,21 @@ futures_io_runtime!(
     block_on: smol::block_on,
     spawn: |f| smol::spawn(f).detach()
 );
+
+/// A runtime under test with its adapter's connector for the reconnecting client.
+pub trait Reconnecting: Runtime {
+    /// The adapter's `Connector`.
+    type Conn: ws_driver::reconnect::Connector<Transport = Self::Client> + Default + Unpin;
+}
+
+impl Reconnecting for Tokio {
+    type Conn = ws_tokio::Connector;
+}
+
+impl Reconnecting for AsyncStd {
+    type Conn = ws_async_std::Connector;
+}
+
+impl Reconnecting for Smol {
+    type Conn = ws_smol::Connector;
+}

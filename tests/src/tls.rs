@@ -12,6 +12,10 @@ pub struct TestPki {
     pub server: Arc<rustls::ServerConfig>,
     /// For the client: trusts only the test CA.
     pub client: Arc<rustls::ClientConfig>,
+    /// The server certificate, PEM, for servers outside the process (stunnel).
+    pub server_cert_pem: String,
+    /// Its private key, PEM.
+    pub server_key_pem: String,
 }
 
 /// A fresh certificate authority.
@@ -94,6 +98,16 @@ impl TestCa {
         names: &[&str],
         edit: impl FnOnce(&mut CertificateParams),
     ) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let (cert, key) = self.signed(names, edit);
+        let key = PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        (cert.der().clone(), key)
+    }
+
+    fn signed(
+        &self,
+        names: &[&str],
+        edit: impl FnOnce(&mut CertificateParams),
+    ) -> (rcgen::Certificate, KeyPair) {
         let key = KeyPair::generate().expect("server key");
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("server params");
@@ -101,8 +115,16 @@ impl TestCa {
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("server certificate");
-        let key = PrivateKeyDer::Pkcs8(key.serialize_der().into());
-        (cert.der().clone(), key)
+        (cert, key)
+    }
+
+    /// A server configuration with a certificate for `names`, and that certificate and its
+    /// key as PEM, for servers outside the process (stunnel).
+    pub fn server_and_pem(&self, names: &[&str]) -> (Arc<rustls::ServerConfig>, String, String) {
+        let (cert, key) = self.signed(names, |_| {});
+        let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+        let der = PrivateKeyDer::Pkcs8(key.serialize_der().into());
+        (self.config_for(cert.der().clone(), der), cert_pem, key_pem)
     }
 
     fn server_with(
@@ -111,6 +133,14 @@ impl TestCa {
         edit: impl FnOnce(&mut CertificateParams),
     ) -> Arc<rustls::ServerConfig> {
         let (cert, key) = self.certificate(names, edit);
+        self.config_for(cert, key)
+    }
+
+    fn config_for(
+        &self,
+        cert: CertificateDer<'static>,
+        key: PrivateKeyDer<'static>,
+    ) -> Arc<rustls::ServerConfig> {
         let config = rustls::ServerConfig::builder_with_provider(ws_driver::crypto_provider())
             .with_safe_default_protocol_versions()
             .expect("versions")
@@ -136,8 +166,11 @@ impl TestCa {
 /// Generates a fresh CA and a certificate for `localhost` and `127.0.0.1` signed by it.
 pub fn test_pki() -> TestPki {
     let ca = TestCa::new();
+    let (server, server_cert_pem, server_key_pem) = ca.server_and_pem(&["localhost", "127.0.0.1"]);
     TestPki {
-        server: ca.server(&["localhost", "127.0.0.1"]),
+        server,
         client: ca.client(),
+        server_cert_pem,
+        server_key_pem,
     }
 }

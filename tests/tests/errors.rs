@@ -63,7 +63,9 @@ fn representative_errors() -> Vec<Box<dyn StdError + Send + Sync>> {
         Box::new(Error::ServerHandshake(ServerError::InvalidExtensions(
             ExtensionParseError("a;;b".into()),
         ))),
-        Box::new(Error::Proxy(ProxyError::UnexpectedEof)),
+        Box::new(Error::Proxy(ProxyError::UnexpectedEof {
+            proxy: "http://127.0.0.1:3128".into(),
+        })),
         Box::new(Refusal::from(ServerError::InvalidExtensions(
             ExtensionParseError("a;;b".into()),
         ))),

@@ -89,7 +89,14 @@ fn missing_or_wrong_credentials_are_407<R: Runtime>() {
         match &error {
             // Without credentials: 407 with a Basic challenge. With wrong ones tinyproxy 1.11.1
             // answers 401 (its issue #532, fixed in 1.11.2), later versions 407.
-            Error::Proxy(ProxyError::AuthRequired { status, challenge }) => {
+            Error::Proxy(ProxyError::AuthRequired {
+                status,
+                challenge,
+                proxy,
+            }) => {
+                // The refusal names the proxy, never its credentials.
+                assert_eq!(proxy, &tinyproxy.url(None));
+                assert!(!error.to_string().contains(PASSWORD), "{error}");
                 if credentials.is_none() {
                     assert_eq!(*status, http::StatusCode::PROXY_AUTHENTICATION_REQUIRED);
                     let challenge = challenge.as_deref().unwrap_or_default();
@@ -135,7 +142,7 @@ fn unreachable_target_is_5xx<R: Runtime>() {
         let error = R::block_on(connect_error::<R>(&url, config));
         match &error {
             // tinyproxy 1.11 answers "500 Unable to connect".
-            Error::Proxy(ProxyError::Rejected { status, reason }) => {
+            Error::Proxy(ProxyError::Rejected { status, reason, .. }) => {
                 assert!(status.is_server_error(), "{status} {reason}");
             }
             other => panic!("{}: expected a 5xx, got {other:?}", R::NAME),

@@ -14,27 +14,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tests::restartable::{Seen, Server};
-use tests::runtimes::{AsyncStd, Smol, Tokio};
-use tests::{within, Runtime};
+use tests::runtimes::Reconnecting as Rt;
+use tests::within;
 use ws_driver::reconnect::{
-    Backoff, Connector, DisconnectReason, Event, Jitter, JitterRng, QueuePolicy, ReconnectError,
+    Backoff, DisconnectReason, Event, Jitter, JitterRng, QueuePolicy, ReconnectError,
     ReconnectingClient,
 };
 use ws_driver::{Error, Message};
-
-/// A runtime under test and its adapter's connector.
-trait Rt: Runtime {
-    type Conn: Connector<Transport = Self::Client> + Default + Unpin;
-}
-impl Rt for Tokio {
-    type Conn = ws_tokio::Connector;
-}
-impl Rt for AsyncStd {
-    type Conn = ws_async_std::Connector;
-}
-impl Rt for Smol {
-    type Conn = ws_smol::Connector;
-}
 
 type Client<R> = ReconnectingClient<<R as Rt>::Conn>;
 

@@ -1,6 +1,7 @@
-//! Client connection set-up over an already connected TCP stream: the `CONNECT` tunnel when a
-//! proxy is used, TLS for `wss://`, then the opening handshake. The adapters only open the TCP
-//! connection (to the server or to the proxy) with their runtime.
+//! Client connection set-up over an already connected TCP stream: TLS to an `https://` proxy,
+//! the tunnel when a proxy is used (HTTP `CONNECT` or SOCKS5), TLS for `wss://`, then the
+//! opening handshake. The adapters only open the TCP connection (to the server or to the proxy)
+//! with their runtime.
 
 // Without a runtime's I/O feature there is nothing to tunnel or connect over: the shared
 // helpers below are only used by `connect_tokio` / `connect_futures_io`.
@@ -16,13 +17,14 @@ use crate::handshake::{
 };
 use crate::stream::WebSocketStream;
 use crate::tls::{handshake_failed, is_tls_error};
-use crate::transport::Transport;
-use bytes::BytesMut;
+use crate::transport::{Sleep, Transport};
+use bytes::{Buf, BytesMut};
 use futures_util::future::poll_fn;
 use rustls::pki_types::ServerName;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use ws_handshake::{parse_connect_response, ClientHandshake, Proxy, ProxyError};
+use ws_handshake::{ClientHandshake, Proxy, ProxyError, ProxyKind, TunnelStatus};
 
 /// The host and port to open a TCP connection to, for a handshake's URI (IPv6 literals
 /// without their brackets).
@@ -61,30 +63,81 @@ pub fn connect_route(
     }
 }
 
-/// Asks the proxy for a tunnel to the handshake's host and port and reads its answer.
-/// Returns the bytes that followed the answer: they are the server's.
+/// Asks the proxy for a tunnel to the handshake's host and port (HTTP `CONNECT` or SOCKS5)
+/// and reads its answers. Returns the bytes that followed the last: they are the server's.
 async fn tunnel<T: Transport>(
     io: &mut T,
     proxy: &Proxy,
     handshake: &ClientHandshake,
 ) -> Result<BytesMut, Error> {
-    write_all(
-        io,
-        &proxy.connect_request(handshake.host(), handshake.port()),
-    )
-    .await?;
+    let (host, port) = (handshake.host(), handshake.port());
+    let resolved = if proxy.resolves_locally(host) {
+        Some(resolve(proxy, host, port).await?)
+    } else {
+        None
+    };
+    let mut tunnel = proxy.tunnel(host, port, resolved)?;
+    write_all(io, &tunnel.start()).await?;
     let mut buf = BytesMut::new();
     loop {
-        let n = poll_fn(|cx| io.poll_read_buf(cx, &mut buf)).await?;
-        match parse_connect_response(&buf, proxy.response_head_limit())? {
-            Some(consumed) => {
-                tracing::debug!(proxy = proxy.host(), "proxy tunnel established");
-                let _ = buf.split_to(consumed);
+        match tunnel.parse(&buf)? {
+            TunnelStatus::Partial => {
+                let n = poll_fn(|cx| io.poll_read_buf(cx, &mut buf)).await?;
+                if n == 0 {
+                    return Err(tunnel.eof_error().into());
+                }
+            }
+            TunnelStatus::Send { consumed, bytes } => {
+                buf.advance(consumed);
+                write_all(io, &bytes).await?;
+            }
+            TunnelStatus::Done { consumed } => {
+                tracing::debug!(proxy = %proxy, "proxy tunnel established");
+                buf.advance(consumed);
                 return Ok(buf);
             }
-            None if n == 0 => return Err(ProxyError::UnexpectedEof.into()),
-            None => {}
         }
+    }
+}
+
+/// Resolves the target's host name for a `socks5://` proxy, with the system resolver on a
+/// thread of its own (so it works on every runtime without blocking it). The first address
+/// is used.
+async fn resolve(proxy: &Proxy, host: &str, port: u16) -> Result<IpAddr, Error> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .name("ws-socks5-resolve".into())
+        .spawn(move || {
+            use std::net::ToSocketAddrs;
+            let first = (name.as_str(), port)
+                .to_socket_addrs()
+                .and_then(|mut addrs| {
+                    addrs
+                        .next()
+                        .ok_or_else(|| std::io::Error::other("the name has no addresses"))
+                });
+            let _ = tx.send(first.map(|addr| addr.ip()));
+        })?;
+    let resolved = rx
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::other("the resolver thread ended")));
+    resolved.map_err(|source| {
+        ProxyError::Resolve {
+            proxy: proxy.to_string(),
+            host: host.to_string(),
+            source,
+        }
+        .into()
+    })
+}
+
+/// The server name to check an `https://` proxy's certificate against; `None` for the other
+/// kinds, whose first hop is plain TCP.
+fn proxy_tls_name(proxy: Option<&Proxy>) -> Result<Option<ServerName<'static>>, Error> {
+    match proxy {
+        Some(proxy) if proxy.kind() == ProxyKind::Https => tls_server_name(proxy.host()).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -98,28 +151,42 @@ fn check_before_tls(leftover: &BytesMut) -> Result<(), Error> {
     }
 }
 
-/// The set-up shared by every runtime: the `CONNECT` tunnel if `proxy` is given (`io` is then
-/// connected to the proxy), TLS by `start_tls` for `wss://`, then the client handshake, all
-/// within `config.handshake_timeout`. Running out of time while the proxy has not answered is
-/// [`Error::ProxyTimeout`]; a failed TLS handshake is [`Error::Tls`].
-async fn set_up<P, Q, F, Fut>(
-    mut io: P,
+/// The set-up shared by every runtime, within `config.handshake_timeout` (`sleep`): TLS to
+/// the proxy by `to_proxy` for an `https://` proxy (it wraps the stream as it is otherwise),
+/// the tunnel if `proxy` is given (`tcp` is then connected to the proxy), TLS by `start_tls`
+/// for `wss://`, then the client handshake. Running out of time while the proxy has not
+/// answered is [`Error::ProxyTimeout`]; a failed TLS handshake is [`Error::Tls`].
+async fn set_up<S, P, Q, G, GFut, F, Fut>(
+    tcp: S,
+    sleep: Sleep,
     handshake: ClientHandshake,
     config: &ClientConfig,
     proxy: Option<&Proxy>,
+    to_proxy: G,
     start_tls: F,
 ) -> Result<(WebSocketStream<MaybeTls<P, Q>>, http::Response<()>), Error>
 where
     P: Transport,
     Q: Transport,
+    G: FnOnce(Option<ServerName<'static>>, S) -> GFut,
+    GFut: Future<Output = std::io::Result<P>>,
     F: FnOnce(ServerName<'static>, P) -> Fut,
     Fut: Future<Output = std::io::Result<Q>>,
 {
     let target = host_port(handshake.host(), handshake.port());
     // Whether the proxy is still to answer: then a timeout is the proxy's.
     let waiting_for_proxy = AtomicBool::new(proxy.is_some());
-    let sleep = io.sleep(config.handshake_timeout);
     let result = with_timeout(sleep, async {
+        let name = proxy_tls_name(proxy)?;
+        let mut io = match (to_proxy(name, tcp).await, proxy) {
+            (Ok(io), _) => io,
+            // Only the TLS hop to an `https://` proxy can fail here.
+            (Err(source), Some(proxy)) => {
+                let proxy = proxy.to_string();
+                return Err(ProxyError::Tls { proxy, source }.into());
+            }
+            (Err(e), None) => return Err(e.into()),
+        };
         let leftover = match proxy {
             Some(proxy) => tunnel(&mut io, proxy, &handshake).await?,
             None => BytesMut::new(),
@@ -158,14 +225,21 @@ where
     }
 }
 
-/// A tokio client transport: plain TCP or rustls over it.
+/// The hop to a proxy (or the server) over tokio: the TCP stream, or TLS over it to an
+/// `https://` proxy.
 #[cfg(feature = "tokio")]
-pub type TokioClientTransport<S> =
-    MaybeTls<crate::TokioIo<S>, crate::TokioIo<tokio_rustls::client::TlsStream<S>>>;
+pub type TokioProxyStream<S> = tokio_util::either::Either<S, tokio_rustls::client::TlsStream<S>>;
 
-/// Over a connected tokio stream: the `CONNECT` tunnel if `proxy` is given (the stream is then
-/// connected to the proxy), TLS for `wss://`, then the client handshake, all within
-/// `config.handshake_timeout`.
+/// A tokio client transport: plain or rustls, over the [hop](TokioProxyStream) to the server.
+#[cfg(feature = "tokio")]
+pub type TokioClientTransport<S> = MaybeTls<
+    crate::TokioIo<TokioProxyStream<S>>,
+    crate::TokioIo<tokio_rustls::client::TlsStream<TokioProxyStream<S>>>,
+>;
+
+/// Over a connected tokio stream: TLS to an `https://` proxy, the tunnel if `proxy` is given
+/// (the stream is then connected to the proxy), TLS for `wss://`, then the client handshake,
+/// all within `config.handshake_timeout`.
 #[cfg(feature = "tokio")]
 pub async fn connect_tokio<S>(
     tcp: S,
@@ -176,25 +250,43 @@ pub async fn connect_tokio<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    use tokio_util::either::Either;
     let connector = tokio_rustls::TlsConnector::from(config.tls_config());
+    let proxy_connector = tokio_rustls::TlsConnector::from(config.proxy_tls_config());
     set_up(
-        crate::TokioIo(tcp),
+        tcp,
+        crate::transport::tokio_sleep(config.handshake_timeout),
         handshake,
         config,
         proxy,
+        |name, tcp| async move {
+            Ok(crate::TokioIo(match name {
+                Some(name) => Either::Right(proxy_connector.connect(name, tcp).await?),
+                None => Either::Left(tcp),
+            }))
+        },
         |name, io| async move { Ok(crate::TokioIo(connector.connect(name, io.0).await?)) },
     )
     .await
 }
 
-/// A futures-io client transport (async-std, smol): plain TCP or rustls over it.
+/// The hop to a proxy (or the server) over futures-io: the TCP stream, or TLS over it to an
+/// `https://` proxy.
 #[cfg(feature = "futures-io")]
-pub type FuturesClientTransport<S> =
-    MaybeTls<crate::FuturesIo<S>, crate::FuturesIo<futures_rustls::client::TlsStream<S>>>;
+pub type FuturesProxyStream<S> =
+    futures_util::future::Either<S, futures_rustls::client::TlsStream<S>>;
 
-/// Over a connected futures-io stream: the `CONNECT` tunnel if `proxy` is given (the stream is
-/// then connected to the proxy), TLS for `wss://`, then the client handshake, all within
-/// `config.handshake_timeout`.
+/// A futures-io client transport (async-std, smol): plain or rustls, over the
+/// [hop](FuturesProxyStream) to the server.
+#[cfg(feature = "futures-io")]
+pub type FuturesClientTransport<S> = MaybeTls<
+    crate::FuturesIo<FuturesProxyStream<S>>,
+    crate::FuturesIo<futures_rustls::client::TlsStream<FuturesProxyStream<S>>>,
+>;
+
+/// Over a connected futures-io stream: TLS to an `https://` proxy, the tunnel if `proxy` is
+/// given (the stream is then connected to the proxy), TLS for `wss://`, then the client
+/// handshake, all within `config.handshake_timeout`.
 #[cfg(feature = "futures-io")]
 pub async fn connect_futures_io<S>(
     tcp: S,
@@ -211,12 +303,21 @@ pub async fn connect_futures_io<S>(
 where
     S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
 {
+    use futures_util::future::Either;
     let connector = futures_rustls::TlsConnector::from(config.tls_config());
+    let proxy_connector = futures_rustls::TlsConnector::from(config.proxy_tls_config());
     set_up(
-        crate::FuturesIo(tcp),
+        tcp,
+        crate::transport::futures_sleep(config.handshake_timeout),
         handshake,
         config,
         proxy,
+        |name, tcp| async move {
+            Ok(crate::FuturesIo(match name {
+                Some(name) => Either::Right(proxy_connector.connect(name, tcp).await?),
+                None => Either::Left(tcp),
+            }))
+        },
         |name, io| async move { Ok(crate::FuturesIo(connector.connect(name, io.0).await?)) },
     )
     .await

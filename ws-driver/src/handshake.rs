@@ -35,7 +35,7 @@ pub struct ClientConfig {
     /// permessage-deflate (RFC 7692) to offer; `None` offers no compression. Default: offered
     /// with default parameters.
     pub deflate: Option<DeflateOptions>,
-    /// An HTTP proxy to tunnel through with `CONNECT`. Takes precedence over
+    /// A proxy to tunnel through: HTTP `CONNECT` over TCP or TLS, or SOCKS5. Takes precedence over
     /// [`proxy_from_env`](Self::proxy_from_env). Default: none.
     pub proxy: Option<Proxy>,
     /// Whether to pick a proxy from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` when
@@ -43,6 +43,9 @@ pub struct ClientConfig {
     pub proxy_from_env: bool,
     /// The roots trusted when `tls` is `None`.
     trust: Trust,
+    /// TLS settings for the hop to an `https://` proxy; `None` uses [`tls`](Self::tls) (or
+    /// the web PKI roots).
+    pub proxy_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientConfig {
@@ -55,6 +58,7 @@ impl Default for ClientConfig {
             proxy: None,
             proxy_from_env: false,
             trust: Trust::default(),
+            proxy_tls: None,
         }
     }
 }
@@ -118,7 +122,8 @@ impl ClientConfig {
         self
     }
 
-    /// Tunnels through this HTTP proxy (`None`: connect directly, or as the environment says
+    /// Tunnels through this proxy: HTTP `CONNECT` (`http://`, `https://`) or SOCKS5
+    /// (`socks5://`, `socks5h://`) (`None`: connect directly, or as the environment says
     /// if [`proxy_from_env`](Self::proxy_from_env) was called).
     ///
     /// ```
@@ -151,6 +156,19 @@ impl ClientConfig {
             None if self.proxy_from_env => Proxy::from_env(target),
             None => Ok(None),
         }
+    }
+
+    /// Uses this rustls configuration for the TLS hop to an `https://` proxy (for example
+    /// trusting a corporate CA), instead of the one for `wss://` servers.
+    pub fn proxy_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.proxy_tls = Some(tls);
+        self
+    }
+
+    /// The rustls configuration for an `https://` proxy: [`proxy_tls`](Self::proxy_tls) if
+    /// given, else the one for `wss://` servers.
+    pub fn proxy_tls_config(&self) -> Arc<rustls::ClientConfig> {
+        self.proxy_tls.clone().unwrap_or_else(|| self.tls_config())
     }
 
     /// The rustls configuration for `wss://`: the one given, or one trusting the web PKI roots

@@ -26,9 +26,9 @@ mod transport;
 pub use accept::{accept_request, Accepted};
 pub use connect::{connect_addr, connect_route, host_port};
 #[cfg(feature = "futures-io")]
-pub use connect::{connect_futures_io, FuturesClientTransport};
+pub use connect::{connect_futures_io, FuturesClientTransport, FuturesProxyStream};
 #[cfg(feature = "tokio")]
-pub use connect::{connect_tokio, TokioClientTransport};
+pub use connect::{connect_tokio, TokioClientTransport, TokioProxyStream};
 pub use driver::StreamConfig;
 pub use either::MaybeTls;
 pub use error::Error;

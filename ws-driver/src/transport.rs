@@ -46,6 +46,20 @@ pub(crate) const READ_CHUNK: usize = 16 * 1024;
 #[cfg(feature = "tokio")]
 const FIRST_READ: usize = 2 * 1024;
 
+/// tokio's timer, as a [`Sleep`].
+#[cfg(feature = "tokio")]
+pub(crate) fn tokio_sleep(duration: Duration) -> Sleep {
+    Box::pin(tokio::time::sleep(duration))
+}
+
+/// The timer of `async-io`, the reactor async-std and smol run on, as a [`Sleep`].
+#[cfg(feature = "futures-io")]
+pub(crate) fn futures_sleep(duration: Duration) -> Sleep {
+    Box::pin(async move {
+        async_io::Timer::after(duration).await;
+    })
+}
+
 #[cfg(feature = "tokio")]
 mod tokio_impl {
     use super::*;
@@ -102,7 +116,7 @@ mod tokio_impl {
         }
 
         fn sleep(&self, duration: Duration) -> Sleep {
-            Box::pin(tokio::time::sleep(duration))
+            tokio_sleep(duration)
         }
     }
 }
@@ -174,9 +188,7 @@ mod futures_impl {
         }
 
         fn sleep(&self, duration: Duration) -> Sleep {
-            Box::pin(async move {
-                async_io::Timer::after(duration).await;
-            })
+            futures_sleep(duration)
         }
     }
 }

@@ -9,8 +9,9 @@
 //! * Server: [`parse_request`] reads and validates a request incrementally under size limits;
 //!   a [`Callback`] sees it and accepts ([`Accept`]) or rejects ([`Reject`]) it; [`respond`]
 //!   produces the bytes to send.
-//! * Proxies: [`Proxy`] (explicit or [`Proxy::from_env`]) builds the `CONNECT` request and
-//!   [`parse_connect_response`] reads the proxy's answer, for tunnelling through HTTP proxies.
+//! * Proxies: [`Proxy`] (explicit or [`Proxy::from_env`]; `http://`, `https://`, `socks5://`,
+//!   `socks5h://`) starts a [`Tunnel`]: HTTP `CONNECT` ([`Proxy::connect_request`],
+//!   [`Proxy::parse_connect_response`]) or SOCKS5 ([`Socks5Handshake`]).
 //! * Server behind an HTTP library (hyper, axum): [`validate_request`] checks the parsed
 //!   request, [`respond_head`] gives the 101 response head (or the refusal) as `http` types.
 //!
@@ -38,6 +39,8 @@ mod headers;
 mod proxy;
 mod proxy_env;
 mod server;
+mod socks5;
+mod tunnel;
 
 pub use client::{ClientError, ClientHandshake, ClientStatus, IntoClientRequest};
 pub use deflate::{
@@ -45,12 +48,15 @@ pub use deflate::{
     DeflateOptions, PERMESSAGE_DEFLATE,
 };
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
-pub use proxy::{parse_connect_response, Proxy, ProxyError, DEFAULT_PROXY_MAX_HEAD};
+pub use proxy::{Proxy, ProxyError, ProxyKind, DEFAULT_PROXY_MAX_HEAD};
 pub use server::{
     encode_refusal, encode_response, is_upgrade_request, offered_extensions, offered_protocols,
     parse_request, request_head, respond, respond_head, validate_request, Accept, Callback,
     Negotiated, NoCallback, Refusal, Reject, ServerConfig, ServerError,
 };
+
+pub use socks5::{Socks5Handshake, Socks5Reply, Socks5Target};
+pub use tunnel::{Tunnel, TunnelStatus};
 
 use base64::Engine;
 use sha1::{Digest, Sha1};

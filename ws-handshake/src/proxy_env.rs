@@ -1,9 +1,11 @@
 //! Choosing a proxy from the conventional environment variables (as curl and most HTTP clients
 //! do): `https_proxy`/`HTTPS_PROXY` for `wss://`, `http_proxy`/`HTTP_PROXY` for `ws://`,
-//! `all_proxy`/`ALL_PROXY` as fallback, and `no_proxy`/`NO_PROXY` for exceptions.
+//! `all_proxy`/`ALL_PROXY` as fallback, and `no_proxy`/`NO_PROXY` for exceptions. Any proxy
+//! kind may be named (`ALL_PROXY=socks5h://host:1080`, `HTTPS_PROXY=https://...`).
 
 use crate::proxy::{Proxy, ProxyError};
 use http::Uri;
+use std::net::IpAddr;
 
 impl Proxy {
     /// The proxy the process environment selects for `target` (a `ws://` or `wss://` URL), or
@@ -18,10 +20,13 @@ impl Proxy {
     /// * `wss://` (and `https://`) use `https_proxy`, then `HTTPS_PROXY`; `ws://` (and
     ///   `http://`) use `http_proxy`, then `HTTP_PROXY`; both fall back to `all_proxy`, then
     ///   `ALL_PROXY`. Empty values count as unset.
+    /// * The value is a proxy URL of any kind: `http://`, `https://`, `socks5://` or
+    ///   `socks5h://` (no scheme means `http://`), as curl reads it.
     /// * `no_proxy`/`NO_PROXY` is a comma-separated list: `*` exempts every host; `example.com`
     ///   or `.example.com` exempts that domain and its subdomains; IP addresses and `[::1]`
-    ///   match exactly; an entry with `:port` only matches that port. IP ranges (CIDR) are not
-    ///   supported.
+    ///   match exactly; an entry with `:port` only matches that port; an IP range in CIDR
+    ///   notation (`10.0.0.0/8`, `fd00::/8`) exempts the targets given as an IP address in it
+    ///   (host names are not resolved to check, as in curl).
     /// * A set but invalid proxy URL is an error rather than a silent direct connection.
     pub fn from_env_with(
         target: &Uri,
@@ -69,6 +74,9 @@ pub(crate) fn no_proxy_matches(list: &str, host: &str, port: u16) -> bool {
             if entry == "*" {
                 return true;
             }
+            if let Some((network, bits)) = entry.split_once('/') {
+                return in_cidr(&host, network, bits);
+            }
             let (name, entry_port) = split_port(entry);
             if entry_port.is_some_and(|p| p != port) {
                 return false;
@@ -104,4 +112,30 @@ fn split_port(entry: &str) -> (&str, Option<u16>) {
         },
         _ => (entry, None),
     }
+}
+
+/// Whether `host`, if an IP address, is in the range `network/bits` (same address family).
+fn in_cidr(host: &str, network: &str, bits: &str) -> bool {
+    let network = network.trim_start_matches('[').trim_end_matches(']');
+    let (Ok(host), Ok(network), Ok(bits)) = (
+        host.parse::<IpAddr>(),
+        network.parse::<IpAddr>(),
+        bits.parse::<u32>(),
+    ) else {
+        return false;
+    };
+    let (host, network, width) = match (host, network) {
+        (IpAddr::V4(h), IpAddr::V4(n)) => (u32::from(h).into(), u32::from(n).into(), 32),
+        (IpAddr::V6(h), IpAddr::V6(n)) => (u128::from(h), u128::from(n), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    // The top `bits` of a `width`-bit address, in a u128.
+    let mask = match bits {
+        0 => 0,
+        _ => (u128::MAX << (128 - bits)) >> (128 - width),
+    };
+    host & mask == network & mask
 }

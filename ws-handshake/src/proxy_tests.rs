@@ -2,6 +2,14 @@ use super::*;
 use crate::proxy_env::no_proxy_matches;
 use std::collections::HashMap;
 
+/// Parses a proxy's answer to `CONNECT` under a head limit.
+fn parse(buf: &[u8], limit: usize) -> Result<Option<usize>, ProxyError> {
+    Proxy::new("http://p:1")
+        .unwrap()
+        .max_response_head(limit)
+        .parse_connect_response(buf)
+}
+
 #[test]
 fn parses_proxy_urls() {
     let p = Proxy::new("http://proxy.local:3128").unwrap();
@@ -18,8 +26,8 @@ fn parses_proxy_urls() {
 #[test]
 fn rejects_bad_proxy_urls_without_leaking_passwords() {
     for url in [
-        "https://proxy:443",
-        "socks5://proxy:1080",
+        "socks4://proxy:1080",
+        "ftp://proxy",
         "http://proxy:3128/path",
         "http://",
         "http://proxy:notaport",
@@ -29,13 +37,42 @@ fn rejects_bad_proxy_urls_without_leaking_passwords() {
             "{url}"
         );
     }
-    let err = Proxy::new("socks5://bob:hunter2@proxy:1080").unwrap_err();
+    let err = Proxy::new("socks4://bob:hunter2@proxy:1080").unwrap_err();
     assert!(!err.to_string().contains("hunter2"), "{err}");
     let debug = format!("{:?}", Proxy::new("http://bob:hunter2@p:1").unwrap());
     assert!(
         !debug.contains("hunter2") && debug.contains("bob"),
         "{debug}"
     );
+}
+
+#[test]
+fn proxy_kinds_and_default_ports() {
+    for (url, kind, port) in [
+        ("http://h", ProxyKind::Http, 80),
+        ("https://h", ProxyKind::Https, 443),
+        ("socks5://h", ProxyKind::Socks5, 1080),
+        ("SOCKS5H://u:pw@h:9050", ProxyKind::Socks5h, 9050),
+    ] {
+        let p = Proxy::new(url).unwrap();
+        assert_eq!((p.kind(), p.port()), (kind, port), "{url}");
+        assert_eq!(
+            p.to_string(),
+            format!("{}://h:{port}", kind.scheme()),
+            "{url}"
+        );
+    }
+    let p = Proxy::new("socks5h://u:pw@h:9050").unwrap();
+    assert!(!p.to_string().contains("pw"));
+    // Only socks5:// makes the client resolve, and only host names.
+    let local = Proxy::new("socks5://h").unwrap();
+    assert!(local.resolves_locally("example.com"));
+    assert!(!local.resolves_locally("127.0.0.1"));
+    assert!(!local.resolves_locally("[::1]"));
+    assert!(!p.resolves_locally("example.com"));
+    assert!(!Proxy::new("https://h")
+        .unwrap()
+        .resolves_locally("example.com"));
 }
 
 #[test]
@@ -66,15 +103,10 @@ fn builds_connect_requests() {
 #[test]
 fn tunnel_established_with_leftover_bytes() {
     let answer = b"HTTP/1.1 200 Connection established\r\nProxy-Agent: x\r\n\r\nHTTP/1.1 101";
-    let consumed = parse_connect_response(answer, DEFAULT_PROXY_MAX_HEAD)
-        .unwrap()
-        .unwrap();
+    let consumed = parse(answer, DEFAULT_PROXY_MAX_HEAD).unwrap().unwrap();
     assert_eq!(&answer[consumed..], b"HTTP/1.1 101");
     // HTTP/1.0 answers (tinyproxy sends them) and any 2xx open the tunnel.
-    assert_eq!(
-        parse_connect_response(b"HTTP/1.0 200 OK\r\n\r\n", 1024).unwrap(),
-        Some(19)
-    );
+    assert_eq!(parse(b"HTTP/1.0 200 OK\r\n\r\n", 1024).unwrap(), Some(19));
 }
 
 #[test]
@@ -82,13 +114,13 @@ fn answer_arriving_byte_by_byte() {
     let answer = b"HTTP/1.0 200 Connection established\r\nProxy-agent: tinyproxy/1.11.1\r\n\r\n";
     for end in 0..answer.len() {
         assert_eq!(
-            parse_connect_response(&answer[..end], DEFAULT_PROXY_MAX_HEAD).unwrap(),
+            parse(&answer[..end], DEFAULT_PROXY_MAX_HEAD).unwrap(),
             None,
             "{end}"
         );
     }
     assert_eq!(
-        parse_connect_response(answer, DEFAULT_PROXY_MAX_HEAD).unwrap(),
+        parse(answer, DEFAULT_PROXY_MAX_HEAD).unwrap(),
         Some(answer.len())
     );
     // Split across chunks of every size, appended as a reader would.
@@ -97,7 +129,7 @@ fn answer_arriving_byte_by_byte() {
         let mut done = None;
         for piece in answer.chunks(chunk) {
             buf.extend_from_slice(piece);
-            done = parse_connect_response(&buf, DEFAULT_PROXY_MAX_HEAD).unwrap();
+            done = parse(&buf, DEFAULT_PROXY_MAX_HEAD).unwrap();
         }
         assert_eq!(done, Some(answer.len()), "chunk {chunk}");
     }
@@ -105,7 +137,7 @@ fn answer_arriving_byte_by_byte() {
 
 #[test]
 fn refusals_are_typed() {
-    let err = parse_connect_response(
+    let err = parse(
         b"HTTP/1.0 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n",
         1024,
     )
@@ -121,14 +153,17 @@ fn refusals_are_typed() {
         Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED)
     );
     // tinyproxy 1.11.1's answer to wrong credentials.
-    let err = parse_connect_response(b"HTTP/1.1 401 Unauthorized\r\n\r\n", 1024).unwrap_err();
+    let err = parse(b"HTTP/1.1 401 Unauthorized\r\n\r\n", 1024).unwrap_err();
     assert!(matches!(
         err,
         ProxyError::AuthRequired {
             status: StatusCode::UNAUTHORIZED,
-            challenge: None
+            challenge: None,
+            ..
         }
     ));
+    // Refusals name the proxy, without credentials.
+    assert!(err.to_string().contains("http://p:1"), "{err}");
     for (answer, code) in [
         (&b"HTTP/1.0 403 Access violation\r\n\r\nbody"[..], 403),
         (
@@ -137,7 +172,7 @@ fn refusals_are_typed() {
         ),
         (b"HTTP/1.1 301 Moved\r\nLocation: /\r\n\r\n", 301),
     ] {
-        let err = parse_connect_response(answer, 1024).unwrap_err();
+        let err = parse(answer, 1024).unwrap_err();
         assert!(
             matches!(&err, ProxyError::Rejected { status, .. } if *status == code),
             "{err:?}"
@@ -149,11 +184,11 @@ fn refusals_are_typed() {
 #[test]
 fn malformed_and_oversized_answers() {
     assert!(matches!(
-        parse_connect_response(b"SSH-2.0-OpenSSH\r\n\r\n", 1024),
+        parse(b"SSH-2.0-OpenSSH\r\n\r\n", 1024),
         Err(ProxyError::MalformedResponse(_))
     ));
     assert!(matches!(
-        parse_connect_response(b"HTTP/1.1 2x0 Odd\r\n\r\n", 1024),
+        parse(b"HTTP/1.1 2x0 Odd\r\n\r\n", 1024),
         Err(ProxyError::MalformedResponse(_))
     ));
     // A head that never ends stops growing at the limit.
@@ -162,13 +197,13 @@ fn malformed_and_oversized_answers() {
         endless.extend_from_slice(b"X-Pad: aaaaaaaa\r\n");
     }
     assert!(matches!(
-        parse_connect_response(&endless, 256),
+        parse(&endless, 256),
         Err(ProxyError::ResponseTooLarge)
     ));
     // Complete but over the limit.
     endless.extend_from_slice(b"\r\n");
     assert!(matches!(
-        parse_connect_response(&endless, 256),
+        parse(&endless, 256),
         Err(ProxyError::ResponseTooLarge)
     ));
     let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
@@ -177,7 +212,7 @@ fn malformed_and_oversized_answers() {
     }
     many.extend_from_slice(b"\r\n");
     assert!(matches!(
-        parse_connect_response(&many, 1 << 20),
+        parse(&many, 1 << 20),
         Err(ProxyError::ResponseTooLarge)
     ));
 }
@@ -251,7 +286,7 @@ fn env_selects_by_scheme() {
 fn env_invalid_proxy_is_an_error() {
     let result = Proxy::from_env_with(
         &"ws://a/".parse().unwrap(),
-        env(&[("ALL_PROXY", "socks5://h:1080")]),
+        env(&[("ALL_PROXY", "socks4://h:1080")]),
     );
     assert!(matches!(result, Err(ProxyError::InvalidUrl { .. })));
 }
@@ -288,7 +323,67 @@ fn no_proxy_matching_rules() {
     assert!(no_proxy_matches("example.com.", "example.com", 1));
     assert!(no_proxy_matches("example.com", "www.example.com.", 1));
     assert!(!no_proxy_matches(".", "example.com", 1));
-    assert!(!no_proxy_matches("10.0.0.0/8", "10.1.2.3", 1));
+}
+
+#[test]
+fn no_proxy_cidr_ranges() {
+    // IPv4.
+    assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3", 1));
+    assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3", 1));
+    assert!(no_proxy_matches("192.168.1.0/24", "192.168.1.255", 1));
+    assert!(!no_proxy_matches("192.168.1.0/24", "192.168.2.0", 1));
+    assert!(no_proxy_matches("127.0.0.1/32", "127.0.0.1", 1));
+    assert!(!no_proxy_matches("127.0.0.1/32", "127.0.0.2", 1));
+    assert!(no_proxy_matches("0.0.0.0/0", "203.0.113.9", 1));
+    // Host bits in the network are ignored, as curl does.
+    assert!(no_proxy_matches("10.9.9.9/8", "10.0.0.1", 1));
+    // IPv6, bracketed or not, targets bracketed as in URLs.
+    assert!(no_proxy_matches("fd00::/8", "[fd12:3456::1]", 1));
+    assert!(!no_proxy_matches("fd00::/8", "[fe80::1]", 1));
+    assert!(no_proxy_matches("[::1]/128", "[::1]", 1));
+    assert!(no_proxy_matches("2001:db8::/32", "2001:db8:ffff::1", 1));
+    assert!(!no_proxy_matches("2001:db8::/32", "2001:db9::1", 1));
+    assert!(no_proxy_matches("::/0", "[2001:db8::1]", 1));
+    // Families never mix; names are not resolved; bad ranges match nothing.
+    assert!(!no_proxy_matches("0.0.0.0/0", "[::1]", 1));
+    assert!(!no_proxy_matches("::/0", "127.0.0.1", 1));
+    assert!(!no_proxy_matches("127.0.0.0/8", "localhost", 1));
+    assert!(!no_proxy_matches("10.0.0.0/33", "10.0.0.1", 1));
+    assert!(!no_proxy_matches("10.0.0.0/x", "10.0.0.1", 1));
+    assert!(!no_proxy_matches("example.com/8", "example.com", 1));
+    // In a list, through the environment.
+    let vars = [
+        ("ALL_PROXY", "socks5h://p:1080"),
+        ("NO_PROXY", "localhost, 10.0.0.0/8"),
+    ];
+    assert_eq!(selected("ws://10.20.30.40:9001/", &vars), None);
+    assert_eq!(selected("ws://11.0.0.1/", &vars), Some(("p".into(), 1080)));
+}
+
+#[test]
+fn env_names_any_proxy_kind_as_curl_reads_it() {
+    let kind = |url: &str, vars: &[(&str, &str)]| {
+        Proxy::from_env_with(&url.parse().unwrap(), env(vars))
+            .unwrap()
+            .map(|p| (p.kind(), p.port()))
+    };
+    assert_eq!(
+        kind("wss://x/", &[("ALL_PROXY", "socks5h://u:pw@p:9050")]),
+        Some((ProxyKind::Socks5h, 9050))
+    );
+    assert_eq!(
+        kind("ws://x/", &[("all_proxy", "socks5://p")]),
+        Some((ProxyKind::Socks5, 1080))
+    );
+    assert_eq!(
+        kind("wss://x/", &[("HTTPS_PROXY", "https://p")]),
+        Some((ProxyKind::Https, 443))
+    );
+    // Without a scheme curl assumes http://.
+    assert_eq!(
+        kind("ws://x/", &[("http_proxy", "p:3128")]),
+        Some((ProxyKind::Http, 3128))
+    );
 }
 
 proptest::proptest! {
@@ -304,14 +399,14 @@ proptest::proptest! {
     ) {
         let mut input = if status_line { b"HTTP/1.1 200 OK\r\n".to_vec() } else { Vec::new() };
         input.extend_from_slice(&body);
-        let whole = parse_connect_response(&input, limit);
+        let whole = parse(&input, limit);
         match &whole {
             Ok(Some(n)) => proptest::prop_assert!(*n <= limit && *n <= input.len()),
             Ok(None) => proptest::prop_assert!(input.len() <= limit),
             Err(_) => {}
         }
         for end in 0..=input.len() {
-            match parse_connect_response(&input[..end], limit) {
+            match parse(&input[..end], limit) {
                 Ok(None) => continue,
                 Err(ProxyError::ResponseTooLarge) => break,
                 first => {

@@ -36,6 +36,10 @@ pub struct RedisConfig {
     pub backoff_max: Duration,
     /// Deadline of each connect and command. Default 5 s.
     pub command_timeout: Duration,
+    /// The subscribing connection sends a `PING` this often; no answer within
+    /// `command_timeout` means the path to Redis is dead (it stalled without closing), and it
+    /// reconnects. Default 15 s.
+    pub ping_interval: Duration,
     /// Larger received messages are dropped. Default 64 MiB.
     pub max_message_size: usize,
 }
@@ -52,6 +56,7 @@ impl RedisConfig {
             backoff_min: Duration::from_millis(50),
             backoff_max: Duration::from_secs(2),
             command_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(15),
             max_message_size: 64 << 20,
         }
     }
@@ -359,20 +364,44 @@ async fn subscriber(
             s.generation += 1;
             s.subscribed = topics.clone();
         });
+        // A stalled path closes nothing: only a ping that goes unanswered shows it.
+        let mut ping = tokio::time::interval_at(
+            tokio::time::Instant::now() + config.ping_interval,
+            config.ping_interval,
+        );
         loop {
             tokio::select! {
+                _ = ping.tick() => {
+                    let pong = sink.ping::<redis::Value>();
+                    if !matches!(tokio::time::timeout(config.command_timeout, pong).await, Ok(Ok(_))) {
+                        tracing::debug!("redis subscriber: no answer to PING");
+                        break;
+                    }
+                }
                 command = commands.recv() => {
                     let Some(command) = command else { return };
                     if !apply(&mut topics, &command) {
                         continue;
                     }
-                    let (result, topic) = match &command {
-                        Command::Subscribe(t) => (sink.subscribe(channel(t)).await, t),
-                        Command::Unsubscribe(t) => (sink.unsubscribe(channel(t)).await, t),
+                    let topic = match &command {
+                        Command::Subscribe(t) | Command::Unsubscribe(t) => t,
                     };
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "redis subscriber: (un)subscribe failed");
-                        break;
+                    let change = async {
+                        match &command {
+                            Command::Subscribe(_) => sink.subscribe(channel(topic)).await,
+                            Command::Unsubscribe(_) => sink.unsubscribe(channel(topic)).await,
+                        }
+                    };
+                    match tokio::time::timeout(config.command_timeout, change).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, "redis subscriber: (un)subscribe failed");
+                            break;
+                        }
+                        Err(_) => {
+                            tracing::debug!("redis subscriber: (un)subscribe timed out");
+                            break;
+                        }
                     }
                     status.send_modify(|s| {
                         match &command {

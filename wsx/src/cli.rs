@@ -55,9 +55,11 @@ pub struct ConnectArgs {
     /// fails if nothing arrives within 30 s after it. 0 turns keepalive off. Default: 30.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     pub ping_interval: Option<Duration>,
-    /// Tunnel through this HTTP proxy with CONNECT, e.g. http://user:password@proxy:3128.
-    /// Without it the HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY environment variables
-    /// are honoured, as curl does; `--proxy ''` connects directly whatever they say.
+    /// Tunnel through this proxy: HTTP CONNECT (http://user:password@proxy:3128, or
+    /// https:// for TLS to the proxy) or SOCKS5 (socks5:// resolves the host here, socks5h://
+    /// at the proxy). Without it the HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY
+    /// environment variables are honoured, as curl does (NO_PROXY may list CIDR ranges);
+    /// `--proxy ''` connects directly whatever they say.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
     /// Also trust the CA certificates of this PEM file for wss:// (repeatable). The system

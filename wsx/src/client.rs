@@ -174,6 +174,13 @@ fn connect_failure(url: &str, addr: &str, error: Error) -> Failure {
         Error::Proxy(e @ ProxyError::InvalidUrl { .. }) => {
             Failure::new(Exit::Usage, format!("invalid proxy setting: {e}"))
         }
+        Error::Proxy(ProxyError::Tls { proxy, source }) => {
+            let cause = chain(&source);
+            Failure::new(
+                Exit::Tls,
+                format!("TLS handshake with the proxy {proxy} failed: {cause}"),
+            )
+        }
         Error::Proxy(e) => Failure::new(
             Exit::Network,
             format!("cannot reach {addr} through the proxy: {}", chain(&e)),

@@ -67,8 +67,9 @@ Exit codes:
      is printed), cannot bind the listening address
   3  the server refused the WebSocket upgrade (its HTTP status and body are
      printed) or gave an invalid handshake response
-  4  TLS error: untrusted or invalid certificate (see --cacert, --insecure),
-     TLS alert, bad --cacert/SSL_CERT_FILE/--tls-cert/--tls-key
+  4  TLS error (with the server or an https:// proxy): untrusted or invalid
+     certificate (see --cacert, --insecure), TLS alert, bad
+     --cacert/SSL_CERT_FILE/--tls-cert/--tls-key
   5  abnormal close: the server closed with a code other than 1000/1001, the
      connection dropped without a closing handshake, or a protocol error";
 

@@ -314,7 +314,7 @@ fn proxy_refusal_exits_2_with_its_status_and_the_environment_is_honoured() {
     assert_eq!(code, 0, "{stderr}");
 
     // A proxy URL we cannot use is a usage error.
-    let (code, _, stderr) = run(&["connect", &url, "--proxy", "socks5://127.0.0.1:1080"]);
+    let (code, _, stderr) = run(&["connect", &url, "--proxy", "socks4://127.0.0.1:1080"]);
     assert_eq!(code, 1, "{stderr}");
 }
 
@@ -437,6 +437,33 @@ fn a_proxy_that_never_answers_is_named() {
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!("the proxy {proxy} did not answer")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn socks5h_proxy_by_option_and_by_all_proxy() {
+    let (_server, addr) = Wsx::serve(&[]);
+    // Dante refuses connections to port 9 by rule.
+    let dante = tests::socks::SocksServer::dante(9);
+    let proxy = dante.url("socks5h");
+    let url = format!("ws://localhost:{}/", addr.port());
+    let echo = |mut wsx: Wsx| {
+        wsx.write("via socks\n");
+        assert_eq!(wsx.stdout.wait_for("via socks"), "via socks");
+        wsx.close_stdin();
+        let (code, _, stderr) = wsx.finish();
+        assert_eq!(code, 0, "{stderr}");
+    };
+    echo(Wsx::start(&["connect", &url, "--proxy", &proxy]));
+    echo(Wsx::start_env(&["connect", &url], &[("ALL_PROXY", &proxy)]));
+    assert!(dante.saw_connect_to(addr), "{}", dante.log());
+    // A refusal exits 2 and names the proxy and the reply in words.
+    let (code, _, stderr) = run(&["connect", "ws://127.0.0.1:9/", "--proxy", &proxy]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&proxy), "{stderr}");
+    assert!(
+        stderr.contains("not allowed") && stderr.contains("reply code 2"),
         "{stderr}"
     );
 }

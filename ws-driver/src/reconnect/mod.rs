@@ -84,16 +84,14 @@ pub trait Timer {
 #[cfg(feature = "tokio")]
 impl<S> Timer for crate::TokioIo<S> {
     fn sleep(duration: Duration) -> Sleep {
-        Box::pin(tokio::time::sleep(duration))
+        crate::transport::tokio_sleep(duration)
     }
 }
 
 #[cfg(feature = "futures-io")]
 impl<S> Timer for crate::FuturesIo<S> {
     fn sleep(duration: Duration) -> Sleep {
-        Box::pin(async move {
-            async_io::Timer::after(duration).await;
-        })
+        crate::transport::futures_sleep(duration)
     }
 }
 
