@@ -251,15 +251,16 @@ async fn until_end<R: Runtime, T: Transport>(
     }
 }
 
-/// A half-open path (FIN one way only). Toward the client: the client sees the end at once,
-/// and the server, still connected but hearing nothing, drops it by keepalive (the client
-/// keeps its socket). Toward the server: the server sees the end at once and closes, and the
+/// A half-open path (FIN one way only). Toward the client: the client sees the end at once
+/// and closes its side, but the path back is stalled, so the server, still connected but
+/// hearing nothing, drops it by keepalive. Toward the server: the server sees the end at once and closes, and the
 /// client sees that.
 fn half_open_paths_end_both_sides<R: Runtime>() {
     let (interval, deadline) = (SECOND, SECOND);
     let mut setup = setup::<R>(StreamConfig::default().keepalive(Some(interval), deadline));
     R::block_on(async {
         let mut ws = connect::<R>(&setup.relay, quiet()).await;
+        setup.relay.stall();
         setup.relay.half_close(Toward::Client);
         let start = Instant::now();
         let client = until_end::<R, _>(&mut ws, start).await;
