@@ -29,7 +29,11 @@ fn payload() -> &'static [u8] {
 /// What the server reports about a message it received.
 fn summary(data: &[u8]) -> String {
     let same = data == payload();
-    format!("{} bytes, {}", data.len(), if same { "as sent" } else { "altered" })
+    format!(
+        "{} bytes, {}",
+        data.len(),
+        if same { "as sent" } else { "altered" }
+    )
 }
 
 /// Answers a binary message with its [`summary`], and the text `send` with [`payload`].
