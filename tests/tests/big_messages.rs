@@ -2,35 +2,41 @@
 //! (incompressible) bytes arrives both ways, with and without permessage-deflate; a message
 //! over the receiver's limit fails on the sender with the receiver's 1009 close, not a reset.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tests::{request, within, Handler, Runtime, ServeOptions};
 use ws_driver::{ClientConfig, CloseCode, Error, Message, ServerConfig, Transport};
 
 const BIG: usize = 50_000_000;
 
-/// Deterministic incompressible bytes (xorshift64).
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
+/// [`BIG`] incompressible bytes (xorshift64), made once and shared by clients and servers
+/// (they run in this process).
+fn payload() -> &'static [u8] {
+    static PAYLOAD: OnceLock<Vec<u8>> = OnceLock::new();
+    PAYLOAD.get_or_init(|| {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut bytes = Vec::with_capacity(BIG + 8);
+        while bytes.len() < BIG {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
+            bytes.extend_from_slice(&state.to_le_bytes());
+        }
+        bytes.truncate(BIG);
+        bytes
+    })
 }
 
-/// What the server reports about a message it received: its length and a checksum.
+/// What the server reports about a message it received.
 fn summary(data: &[u8]) -> String {
-    let sum = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("{} {sum:x}", data.len())
+    let same = data == payload();
+    format!(
+        "{} bytes, {}",
+        data.len(),
+        if same { "as sent" } else { "altered" }
+    )
 }
 
-/// Answers a binary message with its [`summary`], and the text `send N` with N random bytes
-/// (seed N).
+/// Answers a binary message with its [`summary`], and the text `send` with [`payload`].
 fn summarising_handler<T: Transport + Send + 'static>() -> Handler<T> {
     Arc::new(|ws| {
         Box::pin(async move {
@@ -38,13 +44,7 @@ fn summarising_handler<T: Transport + Send + 'static>() -> Handler<T> {
             while let Some(item) = ws.recv().await {
                 let reply = match item {
                     Ok(Message::Binary(data)) => Message::text(summary(&data)),
-                    Ok(Message::Text(t)) => match t.strip_prefix("send ") {
-                        Some(n) => {
-                            let n: usize = n.parse().expect("a length");
-                            Message::binary(random_bytes(n, n as u64))
-                        }
-                        None => continue,
-                    },
+                    Ok(Message::Text(t)) if t.as_str() == "send" => Message::binary(payload()),
                     _ => continue,
                 };
                 if ws.send(reply).await.is_err() {
@@ -67,18 +67,17 @@ fn a_50_mb_random_message_arrives_both_ways_by_default<R: Runtime>() {
             let (mut ws, _) = within::<R, _>("connect", R::connect(request(&url), config))
                 .await
                 .expect("connect");
-            let data = random_bytes(BIG, 7);
-            within::<R, _>("send 50 MB", ws.send(Message::binary(data.clone())))
+            within::<R, _>("send 50 MB", ws.send(Message::binary(payload())))
                 .await
                 .unwrap_or_else(|e| panic!("{} (deflate {deflate}): send: {e}", R::NAME));
             match within::<R, _>("summary", ws.recv()).await {
-                Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), summary(&data)),
+                Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), summary(payload())),
                 other => panic!("{} (deflate {deflate}): {other:?}", R::NAME),
             }
-            ws.send(Message::text(format!("send {BIG}"))).await.unwrap();
+            ws.send(Message::text("send")).await.unwrap();
             match within::<R, _>("receive 50 MB", ws.recv()).await {
                 Some(Ok(Message::Binary(b))) => {
-                    assert!(b == random_bytes(BIG, BIG as u64), "{}: differs", R::NAME)
+                    assert!(b == payload(), "{}: differs", R::NAME)
                 }
                 other => panic!(
                     "{} (deflate {deflate}): {:?}",
@@ -110,7 +109,7 @@ fn a_message_over_the_limit_fails_with_the_peers_1009<R: Runtime>() {
             // `send` returns once the message is queued (see its cancel safety), so the
             // peer's 1009 is reported by that call or, at the latest, by the flush after it.
             let sent = within::<R, _>("send", async {
-                ws.send(Message::binary(random_bytes(BIG, 3))).await?;
+                ws.send(Message::binary(payload())).await?;
                 ws.flush().await
             });
             match sent.await {

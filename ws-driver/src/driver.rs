@@ -92,8 +92,10 @@ pub(crate) struct Driver<T> {
     /// Flow control between the halves (issue 15; see `flow.rs`): a write of ours is waiting
     /// for the transport, a message read meanwhile for `poll_next_message` to return, the
     /// failure it returns once the transport is closed, and the peer's close frame if it
-    /// arrived during our write (reported by that write).
+    /// arrived during our write (reported by that write); bytes written since we last looked
+    /// for it.
     write_waiting: bool,
+    written_unchecked: usize,
     stash: Option<Message>,
     failure: Option<Error>,
     peer_close: Option<Option<CloseFrame>>,
@@ -113,6 +115,7 @@ impl<T: Transport> Driver<T> {
             peer_eof: false,
             finished: false,
             write_waiting: false,
+            written_unchecked: 0,
             stash: None,
             failure: None,
             peer_close: None,
@@ -142,6 +145,7 @@ impl<T: Transport> Driver<T> {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.conn.advance_output(written);
+            self.written_unchecked = self.written_unchecked.saturating_add(written);
         }
         Poll::Ready(Ok(()))
     }
@@ -358,7 +362,14 @@ impl<T: Transport> Driver<T> {
                 self.read_while_writing();
                 Err(Error::Io(e))
             }
-            Poll::Ready(Ok(())) => Ok(()),
+            Poll::Ready(Ok(())) => {
+                // A peer that drains fast never made this write wait after its close arrived:
+                // look for the close once per write buffer's worth of bytes written.
+                if self.written_unchecked >= self.conn.config().write_buffer_limit {
+                    self.read_while_writing();
+                }
+                Ok(())
+            }
             Poll::Pending if self.read_while_writing() || self.write_stalled() => {
                 Err(Error::ConnectionClosed)
             }

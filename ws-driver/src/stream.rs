@@ -16,8 +16,12 @@ use ws_proto::{CloseFrame, Frame, Message, PreparedMessage, Role, State};
 ///
 /// It is a [`Stream`] of received [`Message`]s (pings are answered and the closing handshake
 /// is run for you; the stream ends after the peer's close, or yields an [`Error`] once if the
-/// connection fails) and a [`Sink`] of messages to send, with backpressure from a bounded write
-/// buffer. [`split`](Self::split) gives halves usable from two tasks at once.
+/// connection fails, after its close frame went out and the transport was closed) and a
+/// [`Sink`] of messages to send, with backpressure from a bounded write buffer: sending waits
+/// while it is full, and so does reading, unless a send is waiting, so a peer that does not
+/// read cannot make us queue its replies without bound. A send that waits reads meanwhile and
+/// fails with [`Error::ClosedByPeer`] if the peer closes (for example 1009, a message too big
+/// for it). [`split`](Self::split) gives halves usable from two tasks at once.
 ///
 /// Every inherent method is cancel-safe (each says so under "Cancel safety"): `recv` loses no
 /// message, and `send`, `feed`, `send_frame`, `send_prepared` and `feed_prepared` queue their

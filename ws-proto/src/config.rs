@@ -30,8 +30,9 @@ pub struct Config {
     /// [`Event::Frame`](crate::Event::Frame) so huge messages can be streamed; UTF-8 of text is
     /// still validated across the fragments. Default on.
     pub reassemble: bool,
-    /// Bytes of queued output above which [`Connection::is_write_buffer_full`]
-    /// (crate::Connection::is_write_buffer_full) says to stop queueing (backpressure). Replies
+    /// Bytes of queued output above which
+    /// [`Connection::is_write_buffer_full`](crate::Connection::is_write_buffer_full) says to
+    /// stop queueing (backpressure). Replies
     /// the peer triggers never take the output past it by more than one control frame: at the
     /// limit, the pong for the latest ping waits in a single slot (RFC 6455 §5.5.3), and a close
     /// reply is sent once. Default 128 KiB.

@@ -511,11 +511,18 @@ impl Connection {
                 .shared_encoding()
                 .and_then(|key| message.encoded_for(key, |payload| extension.encode(payload))),
         };
-        // The shared bytes are one frame: a message to be fragmented is encoded here instead.
-        let encoded = encoded.filter(|e| e.payload_len() <= self.config.fragment_size);
         let Some(encoded) = encoded else {
             return self.send_data(message.opcode(), message.payload());
         };
+        // The shared bytes are one frame: a message larger than `fragment_size` is queued as
+        // several frames of the same (shared) payload.
+        let (opcode, rsv, payload) = encoded.parts();
+        if payload.len() > self.config.fragment_size {
+            let fragment = self.config.fragment_size;
+            self.out
+                .push_message(opcode, rsv, &payload, fragment, || None);
+            return Ok(());
+        }
         self.out.push_encoded(&encoded.head);
         self.out.push_encoded(&encoded.body);
         Ok(())

@@ -37,8 +37,9 @@ impl Output {
     /// at once; otherwise it waits in a single slot where a later ping's pong replaces it
     /// (RFC 6455 §5.5.3). The slot is emptied into the queue, at a frame boundary, as soon as
     /// the pong fits again, and before any other frame is queued, so the pong never waits
-    /// behind data queued after it. Pings alone therefore never take the queue past `limit`
-    /// (or one control frame, when `limit` is smaller).
+    /// behind data queued after it (a close frame drops it: the connection is closing). Pings
+    /// alone therefore never take the queue past `limit` (or one control frame, when `limit` is
+    /// smaller).
     pub(crate) fn push_pong(&mut self, payload: Bytes, mask: Option<MaskingKey>, limit: usize) {
         self.pong_limit = limit;
         self.pending_pong = Some((payload, mask));
@@ -71,7 +72,8 @@ impl Output {
         self.pending_pong.is_some()
     }
 
-    /// Encodes one frame (after a held-back pong, if any). `mask` is set for clients.
+    /// Encodes one frame (after a held-back pong, if any; a close frame drops it instead, so
+    /// that closing adds one frame only). `mask` is set for clients.
     pub(crate) fn push_frame(
         &mut self,
         opcode: OpCode,
@@ -80,6 +82,9 @@ impl Output {
         payload: &Bytes,
         mask: Option<MaskingKey>,
     ) {
+        if opcode == OpCode::Close {
+            self.pending_pong = None;
+        }
         self.release_pong_if(true);
         self.encode_frame(opcode, fin, rsv, payload, mask);
     }

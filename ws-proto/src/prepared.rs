@@ -45,12 +45,23 @@ impl Encoded {
         }
     }
 
-    /// Length of the frame's payload.
-    pub(crate) fn payload_len(&self) -> usize {
-        FrameHeader::decode(&self.head)
-            .ok()
-            .flatten()
-            .map_or(0, |(header, _)| header.payload_len as usize)
+    /// The frame's opcode, RSV bits and payload (shared, not copied), to send it as several
+    /// frames instead.
+    pub(crate) fn parts(&self) -> (OpCode, Rsv, Bytes) {
+        let Ok(Some((header, header_len))) = FrameHeader::decode(&self.head) else {
+            unreachable!("an encoded frame starts with a whole header");
+        };
+        let payload = if self.body.is_empty() {
+            self.head.slice(header_len..)
+        } else {
+            self.body.clone()
+        };
+        let rsv = Rsv {
+            rsv1: header.rsv1,
+            rsv2: header.rsv2,
+            rsv3: header.rsv3,
+        };
+        (header.opcode, rsv, payload)
     }
 
     /// Frame length on the wire.

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use ws_proto::{
     apply_mask, Bytes, BytesMut, Config, Connection, DeflateConfig, Event, FrameHeader, MaskingKey,
-    Message, OpCode, PerMessageDeflate, Role,
+    Message, OpCode, PerMessageDeflate, PreparedMessage, Role,
 };
 
 /// The longest control frame: a 2-byte header, a masking key and 125 bytes of payload.
@@ -157,6 +157,40 @@ fn large_messages_go_out_fragmented_and_arrive_whole() {
             let got = server.next_event().unwrap();
             assert_eq!(got, Some(Event::Message(Message::binary(data.clone()))));
         }
+    }
+}
+
+#[test]
+fn large_prepared_messages_go_out_fragmented_too() {
+    let data = Bytes::from(vec![9u8; (2 << 20) + 5]);
+    let prepared = PreparedMessage::binary(data.clone());
+    for deflate in [false, true] {
+        // Compressed, the message would fit one frame of 1 MiB: split it finer.
+        let fragment = if deflate { 1000 } else { 1 << 20 };
+        let config = Config::default().fragment_size(fragment);
+        let mut server = Connection::new(Role::Server, config);
+        let mut client = Connection::new(Role::Client, Config::default());
+        if deflate {
+            let mut dc = DeflateConfig::default();
+            dc.server_no_context_takeover = true;
+            dc.threshold = 0;
+            server.set_extension(Box::new(PerMessageDeflate::new(Role::Server, &dc)));
+            client.set_extension(Box::new(PerMessageDeflate::new(Role::Client, &dc)));
+        }
+        server.send_prepared(&prepared).unwrap();
+        let bytes = server.take_output();
+        let sent = frames(&bytes);
+        assert!(
+            sent.len() >= 3,
+            "deflate {deflate}: {} frame(s)",
+            sent.len()
+        );
+        assert!(sent.iter().all(|(_, p)| p.len() <= fragment));
+        assert_eq!(sent[0].0.rsv1, deflate);
+        assert!(sent[1..].iter().all(|(h, _)| !h.rsv1));
+        client.receive(&bytes);
+        let got = client.next_event().unwrap();
+        assert_eq!(got, Some(Event::Message(Message::Binary(data.clone()))));
     }
 }
 

@@ -7,10 +7,11 @@
 //!   own that is waiting: then the output is full of its data, and both ends writing while
 //!   neither reads would deadlock, so the peer is read as usual (what that can make us queue is
 //!   bounded by the core: one pending pong, one close reply).
-//! * Reading while writing: a write that waits for the peer reads what the peer sends (at most
-//!   one message, kept for `poll_next_message`), so a peer that stopped reading because it
-//!   closed the connection (1009 for a message too big for it) is noticed, and the write
-//!   reports its close frame instead of a bare reset.
+//! * Reading while writing: a write that waits for the peer (or has written a write buffer's
+//!   worth since it last looked) reads what the peer sends (at most one message, kept for
+//!   `poll_next_message`), so a peer that closed the connection meanwhile (1009 for a message
+//!   too big for it) is noticed, and the write reports its close frame instead of succeeding
+//!   or failing with a bare reset.
 
 use super::Driver;
 use crate::error::Error;
@@ -39,6 +40,7 @@ impl<T: Transport> Driver<T> {
     /// the peer, unless it answers ours, is also recorded in `peer_close` for the write to
     /// report. Returns true when the stream ended meanwhile.
     pub(super) fn read_while_writing(&mut self) -> bool {
+        self.written_unchecked = 0;
         let answering_ours = self.conn.close_sent();
         let mut cx = Context::from_waker(&self.proxy_waker);
         while self.stash.is_none() && self.failure.is_none() && !self.finished {
