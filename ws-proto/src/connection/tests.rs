@@ -1,5 +1,7 @@
 use super::*;
+use crate::*;
 use proptest::prelude::*;
+use recv::UPFRONT_RESERVE;
 
 const KEY: MaskingKey = MaskingKey([0x37, 0xfa, 0x21, 0x3d]);
 

@@ -1,10 +1,16 @@
-//! Deadlines of a connection: keepalive, idle (read) timeout and the closing handshake.
+//! Liveness: the deadlines of a connection (keepalive, idle (read) timeout and the closing
+//! handshake).
 //!
 //! The core reads no clock. The adapter passes the current time to
 //! [`Connection::handle_timeout`](crate::Connection::handle_timeout) whenever it polls and arms
 //! one timer for [`Connection::poll_timeout`](crate::Connection::poll_timeout); everything else
 //! (what is due, what to send, when to give up) is decided here, identically for every runtime.
 
+use super::Connection;
+use crate::error::ProtocolError;
+use crate::extension::Rsv;
+use crate::frame::OpCode;
+use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 /// Which deadline ran out.
@@ -158,5 +164,81 @@ impl Timers {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+impl Connection {
+    pub(super) fn limits(&self) -> Limits {
+        Limits {
+            idle: self.config.idle_timeout,
+            keepalive: self.config.keepalive_interval,
+            keepalive_timeout: self.config.keepalive_timeout,
+            close: self.config.close_timeout,
+        }
+    }
+
+    /// Whether data still flows both ways (no close sent or received, no failure, no EOF).
+    pub(super) fn is_open(&self) -> bool {
+        !(self.close_sent || self.close_received || self.failed || self.eof)
+    }
+
+    /// Passes the current time in and acts on every deadline it reached: queues a keepalive
+    /// ping, fails the connection with [`ProtocolError::TimedOut`] (returned by the next
+    /// [`next_event`](Self::next_event); 1001 is queued) when the idle or keepalive deadline
+    /// ran out, or gives up on the closing handshake (then
+    /// [`should_close_transport`](Self::should_close_transport) is true).
+    ///
+    /// The adapter calls it when it is about to wait: after reading everything the transport
+    /// had (so an answer sitting unread is never taken for silence), or when the transport
+    /// will not take more output; then it arms a timer for
+    /// [`poll_timeout`](Self::poll_timeout). Time only enters here: bytes received or written
+    /// since the previous call, and a close frame queued since then, count from this `now`
+    /// (a late stamp only postpones deadlines). Keepalive and idle count any traffic, either
+    /// way; a keepalive ping is answered by anything received, or by our output moving on
+    /// past the ping.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.timers.set_now(now);
+        if self.gave_up() {
+            return;
+        }
+        let limits = self.limits();
+        match self.timers.expire(&limits, self.is_open(), self.close_sent) {
+            Due::Nothing => {}
+            Due::Ping => {
+                let mask = self.mask();
+                self.out
+                    .push_frame(OpCode::Ping, true, Rsv::NONE, &Bytes::new(), mask);
+                self.ping_unwritten = self.out.len();
+            }
+            Due::Expired(Timeout::Close) => self.timed_out = Some(Timeout::Close),
+            Due::Expired(timeout) => {
+                let error = ProtocolError::TimedOut(timeout);
+                self.fail(&error);
+                self.timed_out = Some(timeout);
+                self.pending_error = Some(error);
+            }
+        }
+    }
+
+    /// The next deadline, when the adapter should call [`handle_timeout`](Self::handle_timeout)
+    /// even if nothing else happens; `None` when no deadline is armed (or no time was passed
+    /// in yet).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.gave_up() {
+            return None;
+        }
+        self.timers
+            .next_deadline(&self.limits(), self.is_open(), self.close_sent)
+    }
+
+    /// A deadline ran out after which nothing is waited for: the transport closes now. (After
+    /// an idle timeout the close frame still gets `close_timeout` to go out.)
+    pub(super) fn gave_up(&self) -> bool {
+        matches!(self.timed_out, Some(Timeout::Close | Timeout::Keepalive))
+    }
+
+    /// The deadline that ended the connection, if one did.
+    pub fn timed_out(&self) -> Option<Timeout> {
+        self.timed_out
     }
 }
