@@ -43,7 +43,7 @@ mod utf8;
 pub use bytes::{Bytes, BytesMut};
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::Config;
-pub use connection::{Connection, Role, State, Timeout};
+pub use connection::{Connection, Due, Next, Role, State, Timeout};
 pub use deflate::{DeflateConfig, PerMessageDeflate};
 pub use error::{ProtocolError, SendError};
 pub use extension::{EncodingKey, Extension, Rsv};

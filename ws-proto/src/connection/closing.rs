@@ -1,7 +1,7 @@
 //! The closing handshake (RFC 6455 §7): starting it, answering the peer's close, failing the
 //! connection, and when the transport may close.
 
-use super::{Connection, Role, State};
+use super::{Connection, Next, Role, State};
 use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 use crate::error::{ProtocolError, SendError};
 use crate::extension::Rsv;
@@ -9,14 +9,54 @@ use crate::frame::OpCode;
 use crate::utf8::Utf8Bytes;
 use bytes::{BufMut, Bytes, BytesMut};
 
+/// Where the closing handshake stands: one state instead of a combination of flags.
+/// [`State`] is the caller's view of it, which also counts the output still to be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Closing {
+    /// Messages flow both ways.
+    Open,
+    /// Our close frame is queued (RFC 6455 §7.1.2); the peer's data is still delivered until
+    /// its close arrives.
+    CloseSent,
+    /// The peer's close arrived and ours is queued, in reply or before it (RFC 6455 §7.1.1):
+    /// nothing more is read or sent.
+    CloseReceived,
+    /// The connection failed (RFC 6455 §7.1.7): a protocol error, an idle or keepalive
+    /// timeout, or end of file before the closing handshake. `close_sent`: a close frame is
+    /// queued (end of file while open fails without one).
+    Failed {
+        /// A close frame is queued.
+        close_sent: bool,
+    },
+}
+
+impl Closing {
+    /// A close frame of ours is queued.
+    pub(super) fn close_sent(self) -> bool {
+        !matches!(self, Closing::Open | Closing::Failed { close_sent: false })
+    }
+
+    /// The state once our close frame is queued.
+    fn with_close_sent(self) -> Closing {
+        match self {
+            Closing::Open | Closing::CloseSent => Closing::CloseSent,
+            Closing::CloseReceived => Closing::CloseReceived,
+            Closing::Failed { .. } => Closing::Failed { close_sent: true },
+        }
+    }
+}
+
 impl Connection {
+    /// Fails the connection (RFC 6455 §7.1.7): drops what was being received and queues a
+    /// close frame with the error's code unless one is queued already.
     pub(super) fn fail(&mut self, error: &ProtocolError) {
-        self.failed = true;
+        let close_sent = self.closing.close_sent();
+        self.closing = Closing::Failed { close_sent };
         self.read.clear();
         self.frame = None;
         self.msg = None;
         self.msg_buf.clear();
-        if !self.close_sent {
+        if !close_sent {
             let mut reason = error.to_string();
             while reason.len() > MAX_CLOSE_REASON {
                 reason.pop();
@@ -52,19 +92,28 @@ impl Connection {
         let mask = self.mask();
         self.out
             .push_frame(OpCode::Close, true, Rsv::NONE, &payload.freeze(), mask);
-        self.close_sent = true;
+        self.closing = self.closing.with_close_sent();
+    }
+
+    /// The peer's close frame arrived (RFC 6455 §5.5.1): reply with a close echoing its status
+    /// code, unless ours is queued already.
+    pub(super) fn close_frame_received(&mut self, frame: Option<&CloseFrame>) {
+        if !self.closing.close_sent() {
+            let reply = frame.map(|f| CloseFrame::new(f.code, ""));
+            self.queue_close(reply.as_ref());
+        }
+        self.closing = Closing::CloseReceived;
     }
 
     /// The closing handshake state.
     pub fn state(&self) -> State {
         let flushed = self.out.len() == 0;
-        match (self.close_sent, self.close_received) {
-            _ if self.failed && flushed => State::Closed,
-            (true, true) if flushed => State::Closed,
-            (true, true) => State::CloseReceived,
-            (true, false) | (false, true) => State::CloseSent,
-            (false, false) if self.failed => State::CloseSent,
-            (false, false) => State::Open,
+        match self.closing {
+            Closing::Open => State::Open,
+            Closing::CloseSent => State::CloseSent,
+            Closing::CloseReceived | Closing::Failed { .. } if flushed => State::Closed,
+            Closing::CloseReceived => State::CloseReceived,
+            Closing::Failed { .. } => State::CloseSent,
         }
     }
 
@@ -79,9 +128,7 @@ impl Connection {
     ///
     /// [`awaiting_transport_close`]: Self::awaiting_transport_close
     pub fn should_close_transport(&self) -> bool {
-        self.gave_up()
-            || (self.state() == State::Closed
-                && (self.role == Role::Server || self.failed || self.eof))
+        self.next_step() != Next::ReadWrite
     }
 
     /// Whether this client has finished the closing handshake and is waiting for the server to
@@ -93,13 +140,39 @@ impl Connection {
 
     /// Whether the peer's close frame arrived.
     pub fn close_received(&self) -> bool {
-        self.close_received
+        self.closing == Closing::CloseReceived
     }
 
     /// Whether a close frame was queued (by [`close`](Self::close), in reply to the peer's, or
     /// on failure).
     pub fn close_sent(&self) -> bool {
-        self.close_sent
+        self.closing.close_sent()
+    }
+
+    /// What to do with the transport now (see [`Next`]): the one question a driver asks after
+    /// each round of the [call order](Connection#call-order).
+    pub fn next_step(&self) -> Next {
+        if self.gave_up() {
+            return Next::Close;
+        }
+        // RFC 6455 §7.1.1: the server closes the TCP connection first; a client waits for it
+        // (until end of file, or the close deadline gives up).
+        let over = self.state() == State::Closed
+            && (self.role == Role::Server
+                || matches!(self.closing, Closing::Failed { .. })
+                || self.eof);
+        if !over {
+            Next::ReadWrite
+        } else if self.timed_out.is_some() {
+            // After an idle timeout the close frame got out: still, the peer was silent.
+            Next::Close
+        } else {
+            // Closing without the peer's close frame (a protocol error): its data may still be
+            // on the way, and closing a socket with unread data resets the connection.
+            Next::ShutdownWrite {
+                drain: !self.close_received() && !self.eof,
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! one timer for [`Connection::poll_timeout`](crate::Connection::poll_timeout); everything else
 //! (what is due, what to send, when to give up) is decided here, identically for every runtime.
 
+use super::closing::Closing;
 use super::Connection;
 use crate::error::ProtocolError;
 use crate::extension::Rsv;
@@ -37,13 +38,63 @@ impl std::fmt::Display for Timeout {
     }
 }
 
-/// What a call to [`Timers::expire`] found due.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Due {
+/// What [`Connection::handle_timeout`] did at the time passed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Due {
+    /// No deadline was reached.
     Nothing,
-    /// Send a keepalive ping now.
+    /// The keepalive interval passed in silence: a ping is queued, write the output.
     Ping,
+    /// A deadline ran out. [`Timeout::Idle`] and [`Timeout::Keepalive`] failed the connection
+    /// (a close frame with 1001 is queued and [`Connection::next_event`] returns
+    /// [`ProtocolError::TimedOut`]); [`Timeout::Close`] gave up on the closing handshake. Ask
+    /// [`Connection::next_step`] what to do with the transport.
     Expired(Timeout),
+}
+
+/// The deadlines a connection keeps, in the order they are acted on when several are due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Timer {
+    /// The closing handshake must be over (the only deadline once our close is queued).
+    Close,
+    /// A keepalive ping must be answered.
+    Pong,
+    /// Something must arrive (read timeout).
+    Idle,
+    /// A keepalive ping is due.
+    Ping,
+}
+
+impl Timer {
+    const ALL: [Timer; 4] = [Timer::Close, Timer::Pong, Timer::Idle, Timer::Ping];
+}
+
+/// Every deadline of a connection at one moment: the schedule, computed in one place
+/// ([`Timers::table`]) for both "what is due" and "when to wake up".
+#[derive(Clone, Copy, Debug, Default)]
+struct TimerTable([Option<Instant>; 4]);
+
+impl TimerTable {
+    fn get(&self, timer: Timer) -> Option<Instant> {
+        self.0[timer as usize]
+    }
+
+    fn set(&mut self, timer: Timer, deadline: Option<Instant>) {
+        self.0[timer as usize] = deadline;
+    }
+
+    /// The first timer, in the order they are acted on, whose deadline `now` reached.
+    fn due(&self, now: Instant) -> Option<Timer> {
+        Timer::ALL
+            .into_iter()
+            .find(|&timer| self.get(timer).is_some_and(|deadline| now >= deadline))
+    }
+
+    /// The earliest deadline.
+    fn next(&self) -> Option<Instant> {
+        self.0.iter().flatten().min().copied()
+    }
 }
 
 /// The clock-derived state of a connection; all instants come from the adapter.
@@ -102,38 +153,58 @@ impl Timers {
         }
     }
 
-    /// What is due at the current time. `open` says whether data still flows (keepalive and
-    /// idle apply only then); `closing` whether our close frame is out.
+    /// The schedule at the current time. `open` says whether data still flows (keepalive and
+    /// idle apply only then); `closing` whether our close frame is out (then only the close
+    /// deadline applies).
+    fn table(&self, limits: &Limits, open: bool, closing: bool) -> TimerTable {
+        let mut table = TimerTable::default();
+        let Some(now) = self.now else {
+            return table;
+        };
+        if closing {
+            // Armed (by `expire`) at the first time passed in after our close was queued.
+            table.set(
+                Timer::Close,
+                Some(self.close_deadline.unwrap_or(now + limits.close)),
+            );
+            return table;
+        }
+        if !open {
+            return table;
+        }
+        // Traffic not yet stamped by `set_now` counts from the latest time known.
+        let last_activity = match self.last_activity {
+            Some(at) if !self.activity => at,
+            _ => now,
+        };
+        table.set(Timer::Idle, limits.idle.map(|idle| last_activity + idle));
+        match self.pong_deadline {
+            Some(deadline) => table.set(Timer::Pong, Some(deadline)),
+            None => table.set(Timer::Ping, limits.keepalive.map(|k| last_activity + k)),
+        }
+        table
+    }
+
+    /// Acts on what is due at the current time: arms the close deadline, and the pong deadline
+    /// when a ping is due.
     pub(crate) fn expire(&mut self, limits: &Limits, open: bool, closing: bool) -> Due {
         let Some(now) = self.now else {
             return Due::Nothing;
         };
+        let table = self.table(limits, open, closing);
         if closing {
-            // Armed at the first time passed in after our close was queued.
-            let deadline = *self.close_deadline.get_or_insert(now + limits.close);
-            return if now >= deadline {
-                Due::Expired(Timeout::Close)
-            } else {
-                Due::Nothing
-            };
+            self.close_deadline = table.get(Timer::Close);
         }
-        if !open {
-            return Due::Nothing;
+        match table.due(now) {
+            None => Due::Nothing,
+            Some(Timer::Close) => Due::Expired(Timeout::Close),
+            Some(Timer::Pong) => Due::Expired(Timeout::Keepalive),
+            Some(Timer::Idle) => Due::Expired(Timeout::Idle),
+            Some(Timer::Ping) => {
+                self.pong_deadline = Some(now + limits.keepalive_timeout);
+                Due::Ping
+            }
         }
-        if self.pong_deadline.is_some_and(|d| now >= d) {
-            return Due::Expired(Timeout::Keepalive);
-        }
-        let last_activity = self.last_activity.unwrap_or(now);
-        if limits.idle.is_some_and(|idle| now >= last_activity + idle) {
-            return Due::Expired(Timeout::Idle);
-        }
-        if self.pong_deadline.is_none()
-            && limits.keepalive.is_some_and(|k| now >= last_activity + k)
-        {
-            self.pong_deadline = Some(now + limits.keepalive_timeout);
-            return Due::Ping;
-        }
-        Due::Nothing
     }
 
     /// The earliest deadline still to come, for the adapter's timer.
@@ -143,27 +214,7 @@ impl Timers {
         open: bool,
         closing: bool,
     ) -> Option<Instant> {
-        let now = self.now?;
-        if closing {
-            return Some(self.close_deadline.unwrap_or(now + limits.close));
-        }
-        if !open {
-            return None;
-        }
-        let last_activity = if self.activity {
-            now
-        } else {
-            self.last_activity.unwrap_or(now)
-        };
-        let idle = limits.idle.map(|idle| last_activity + idle);
-        let keepalive = match self.pong_deadline {
-            Some(deadline) => Some(deadline),
-            None => limits.keepalive.map(|k| last_activity + k),
-        };
-        match (idle, keepalive) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.table(limits, open, closing).next()
     }
 }
 
@@ -179,30 +230,34 @@ impl Connection {
 
     /// Whether data still flows both ways (no close sent or received, no failure, no EOF).
     pub(super) fn is_open(&self) -> bool {
-        !(self.close_sent || self.close_received || self.failed || self.eof)
+        self.closing == Closing::Open && !self.eof
     }
 
     /// Passes the current time in and acts on every deadline it reached: queues a keepalive
     /// ping, fails the connection with [`ProtocolError::TimedOut`] (returned by the next
     /// [`next_event`](Self::next_event); 1001 is queued) when the idle or keepalive deadline
     /// ran out, or gives up on the closing handshake (then
-    /// [`should_close_transport`](Self::should_close_transport) is true).
+    /// [`next_step`](Self::next_step) says [`Next::Close`](super::Next::Close)).
     ///
     /// The adapter calls it when it is about to wait: after reading everything the transport
     /// had (so an answer sitting unread is never taken for silence), or when the transport
     /// will not take more output; then it arms a timer for
-    /// [`poll_timeout`](Self::poll_timeout). Time only enters here: bytes received or written
+    /// [`poll_timeout`](Self::poll_timeout). It returns what it did: [`Due::Ping`] means output
+    /// to write, [`Due::Expired`] that [`next_step`](Self::next_step) changed. Time only enters here: bytes received or written
     /// since the previous call, and a close frame queued since then, count from this `now`
     /// (a late stamp only postpones deadlines). Keepalive and idle count any traffic, either
     /// way; a keepalive ping is answered by anything received, or by our output moving on
     /// past the ping.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Instant) -> Due {
         self.timers.set_now(now);
         if self.gave_up() {
-            return;
+            return Due::Nothing;
         }
         let limits = self.limits();
-        match self.timers.expire(&limits, self.is_open(), self.close_sent) {
+        let due = self
+            .timers
+            .expire(&limits, self.is_open(), self.closing.close_sent());
+        match due {
             Due::Nothing => {}
             Due::Ping => {
                 let mask = self.mask();
@@ -218,6 +273,7 @@ impl Connection {
                 self.pending_error = Some(error);
             }
         }
+        due
     }
 
     /// The next deadline, when the adapter should call [`handle_timeout`](Self::handle_timeout)
@@ -228,7 +284,7 @@ impl Connection {
             return None;
         }
         self.timers
-            .next_deadline(&self.limits(), self.is_open(), self.close_sent)
+            .next_deadline(&self.limits(), self.is_open(), self.closing.close_sent())
     }
 
     /// A deadline ran out after which nothing is waited for: the transport closes now. (After

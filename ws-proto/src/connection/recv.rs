@@ -1,9 +1,8 @@
 //! The receive path: header checks, unmasking, reassembly, UTF-8 validation and the
 //! extension's decoding (RFC 6455 §5.2-§5.6, §8.1; RFC 7692 §6.2).
 
-use super::closing::parse_close;
+use super::closing::{parse_close, Closing};
 use super::{Connection, Role};
-use crate::close::CloseFrame;
 use crate::error::ProtocolError;
 use crate::extension::Rsv;
 use crate::frame::{Frame, FrameHeader, OpCode};
@@ -47,7 +46,7 @@ impl Connection {
     /// Whether received bytes are still of use: false once the peer's close arrived, the
     /// connection failed, or the transport ended. Later bytes are discarded.
     pub fn wants_read(&self) -> bool {
-        !(self.close_received || self.failed || self.eof)
+        matches!(self.closing, Closing::Open | Closing::CloseSent) && !self.eof
     }
 
     /// The next event decoded from the received bytes, `Ok(None)` when more bytes are needed.
@@ -69,14 +68,19 @@ impl Connection {
     }
 
     fn next_event_inner(&mut self) -> Result<Option<Event>, ProtocolError> {
-        if !self.wants_read() && (self.close_received || self.failed) {
+        if matches!(
+            self.closing,
+            Closing::CloseReceived | Closing::Failed { .. }
+        ) {
             self.read.clear();
             return Ok(None);
         }
         match self.decode() {
             Ok(Some(event)) => Ok(Some(event)),
             Ok(None) if self.eof => {
-                self.failed = true;
+                self.closing = Closing::Failed {
+                    close_sent: self.closing.close_sent(),
+                };
                 self.read.clear();
                 Err(ProtocolError::AbnormalClosure)
             }
@@ -221,7 +225,7 @@ impl Connection {
         let message = match header.opcode {
             OpCode::Ping => {
                 // RFC 6455 §5.5.2: answer with a pong carrying the same application data.
-                if self.config.auto_pong && !self.close_sent {
+                if self.config.auto_pong && !self.closing.close_sent() {
                     let mask = self.mask();
                     self.out
                         .push_frame(OpCode::Pong, true, Rsv::NONE, &payload, mask);
@@ -231,13 +235,8 @@ impl Connection {
             OpCode::Pong => Message::Pong(payload),
             OpCode::Close => {
                 let frame = parse_close(&payload)?;
-                self.close_received = true;
                 self.read.clear();
-                if !self.close_sent {
-                    // RFC 6455 §5.5.1: reply with a close, echoing the status code.
-                    let reply = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
-                    self.queue_close(reply.as_ref());
-                }
+                self.close_frame_received(frame.as_ref());
                 Message::Close(frame)
             }
             OpCode::Continuation | OpCode::Text | OpCode::Binary => {

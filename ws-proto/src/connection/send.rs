@@ -1,6 +1,7 @@
 //! The send path: framing, fragmentation, prepared messages and the write buffer
 //! (RFC 6455 §5.1-§5.4).
 
+use super::closing::Closing;
 use super::{Connection, Role};
 use crate::error::SendError;
 use crate::extension::Rsv;
@@ -20,7 +21,7 @@ impl Connection {
     }
 
     pub(super) fn check_can_send(&self) -> Result<(), SendError> {
-        if self.close_sent || self.failed {
+        if self.closing != Closing::Open {
             Err(SendError::Closed)
         } else {
             Ok(())
