@@ -180,6 +180,9 @@ impl Connection {
 mod tests;
 
 #[cfg(test)]
+mod closing_tests;
+
+#[cfg(test)]
 mod extension_tests;
 
 #[cfg(test)]
