@@ -180,6 +180,9 @@ impl Connection {
 mod tests;
 
 #[cfg(test)]
+mod call_order_tests;
+
+#[cfg(test)]
 mod closing_tests;
 
 #[cfg(test)]
