@@ -7,7 +7,7 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use ws_proto::{CloseCode, CloseFrame, Connection, Event, Message};
+use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next};
 
 mod flow;
 
@@ -158,14 +158,17 @@ impl<T: Transport> Driver<T> {
 
     /// Passes the time to the core and keeps a timer armed for its next deadline; a timer
     /// that fires wakes both halves (through the proxy waker), which pass the time in again.
-    fn poll_deadlines(&mut self) {
+    /// True when the core acted on a deadline (a keepalive ping to write, or a deadline that
+    /// changed what to do with the transport).
+    fn poll_deadlines(&mut self) -> bool {
         let mut cx = Context::from_waker(&self.proxy_waker);
+        let mut acted = false;
         loop {
             let now = Instant::now();
-            self.conn.handle_timeout(now);
+            acted |= self.conn.handle_timeout(now) != Due::Nothing;
             let Some(deadline) = self.conn.poll_timeout() else {
                 self.timer = None;
-                return;
+                return acted;
             };
             // Deadlines mostly move later (each read postpones keepalive): keep the armed
             // timer then, and re-arm when it fires, instead of a new timer per read.
@@ -177,7 +180,7 @@ impl<T: Transport> Driver<T> {
                 )),
             };
             if sleep.as_mut().poll(&mut cx).is_pending() {
-                return;
+                return acted;
             }
             self.timer = None;
         }
@@ -188,33 +191,35 @@ impl<T: Transport> Driver<T> {
         if self.finished {
             return Poll::Ready(());
         }
-        if !self.conn.should_close_transport() {
-            return Poll::Pending;
-        }
-        let timed_out = self.conn.timed_out().is_some();
-        if timed_out {
-            // The peer is gone or not reading: write what fits, do not wait for the rest.
-            let _ = self.poll_write_out();
-        } else {
-            // Errors here change nothing: the connection is over either way.
-            let _ = ready!(self.poll_write_and_flush());
-        }
-        let mut cx = Context::from_waker(&self.proxy_waker);
-        if !self.shut_down {
-            let shutdown = self.io.poll_shutdown(&mut cx);
-            // A TLS close_notify to a peer that is not reading could wait forever: after a
-            // timeout the stream ends regardless, and dropping it closes the socket.
-            if shutdown.is_pending() && !timed_out {
-                return Poll::Pending;
+        match self.conn.next_step() {
+            Next::ReadWrite => return Poll::Pending,
+            Next::ShutdownWrite { drain } => {
+                // Errors here change nothing: the connection is over either way.
+                let _ = ready!(self.poll_write_and_flush());
+                if !self.shut_down {
+                    let mut cx = Context::from_waker(&self.proxy_waker);
+                    let _ = ready!(self.io.poll_shutdown(&mut cx));
+                    self.shut_down = true;
+                }
+                if drain {
+                    ready!(self.poll_linger());
+                }
+                tracing::debug!("websocket transport closed");
             }
-            self.shut_down = true;
+            // Next::Close, and whatever a later core may add: close now.
+            _ => {
+                // The peer is gone or not reading: write what fits, do not wait for the rest,
+                // nor for a TLS close_notify it may never take; dropping the stream closes the
+                // socket.
+                let _ = self.poll_write_out();
+                if !self.shut_down {
+                    let mut cx = Context::from_waker(&self.proxy_waker);
+                    let _ = self.io.poll_shutdown(&mut cx);
+                    self.shut_down = true;
+                }
+                tracing::debug!("websocket transport closed after a timeout");
+            }
         }
-        // After a closing handshake the peer sends nothing more; only when we close without
-        // its close frame (a protocol error) may its data still be on the way.
-        if !timed_out && !self.conn.close_received() {
-            ready!(self.poll_linger());
-        }
-        tracing::debug!(timed_out, "websocket transport closed");
         self.finished = true;
         Poll::Ready(())
     }
@@ -299,7 +304,7 @@ impl<T: Transport> Driver<T> {
             }
             if written.is_pending() && self.read_paused() {
                 // Backpressure: see `flow.rs`. Deadlines still run.
-                if self.deadlines_moved() {
+                if self.poll_deadlines() {
                     continue;
                 }
                 return Poll::Pending;
@@ -310,7 +315,7 @@ impl<T: Transport> Driver<T> {
             let Poll::Ready(read) = read else {
                 // Deadlines are judged only once everything that arrived has been read, so a
                 // pong waiting in the socket is never mistaken for silence.
-                if self.deadlines_moved() {
+                if self.poll_deadlines() {
                     continue; // a keepalive ping to write, or a deadline to act on
                 }
                 return Poll::Pending;
@@ -339,7 +344,7 @@ impl<T: Transport> Driver<T> {
     /// keepalive, a close by its timeout); true once the connection is over.
     fn write_stalled(&mut self) -> bool {
         self.poll_deadlines();
-        if self.conn.timed_out().is_some() {
+        if self.conn.next_step() == Next::Close {
             let _ = self.poll_closing();
         }
         self.finished
@@ -418,7 +423,7 @@ impl<T: Transport> Driver<T> {
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
-        if self.conn.timed_out().is_some() {
+        if self.conn.next_step() == Next::Close {
             ready!(self.poll_closing());
         }
         if self.finished {
@@ -441,14 +446,14 @@ impl<T: Transport> Driver<T> {
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.proxy.write.register(cx.waker());
         self.start_close(Some(CloseFrame::new(CloseCode::NORMAL, "")))?;
-        if self.conn.timed_out().is_some() {
+        if self.conn.next_step() == Next::Close {
             ready!(self.poll_closing());
         }
         if self.finished {
             return Poll::Ready(Ok(()));
         }
         ready!(self.poll_write_or_deadline(true))?;
-        if self.conn.should_close_transport() {
+        if self.conn.next_step() != Next::ReadWrite {
             ready!(self.poll_closing());
         }
         Poll::Ready(Ok(()))
@@ -459,3 +464,7 @@ impl<T: Transport> Driver<T> {
 pub(crate) fn new_connection(role: ws_proto::Role, config: &StreamConfig) -> Connection {
     Connection::new(role, config.protocol.clone().reassemble(true))
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;

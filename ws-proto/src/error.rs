@@ -1,7 +1,7 @@
 //! Errors: each names the rule broken and the close code it causes.
 
 use crate::close::CloseCode;
-use crate::timers::Timeout;
+use crate::connection::Timeout;
 
 /// The peer broke the protocol (or a limit); the connection is failed with [`close_code`].
 ///

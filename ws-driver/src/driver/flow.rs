@@ -26,14 +26,6 @@ impl<T: Transport> Driver<T> {
         self.conn.is_write_buffer_full() && !self.write_waiting
     }
 
-    /// Passes the time to the core; true when that changed something to act on (a keepalive
-    /// ping to write, a deadline that ran out).
-    pub(super) fn deadlines_moved(&mut self) -> bool {
-        let before = (self.conn.output_len(), self.conn.timed_out());
-        self.poll_deadlines();
-        (self.conn.output_len(), self.conn.timed_out()) != before
-    }
-
     /// Reads what the peer sends while our write waits, until the transport has nothing more,
     /// a message was decoded (kept in `stash` for the reading side, which is woken), or the
     /// connection failed (the failure is kept for the reading side too). A close frame from

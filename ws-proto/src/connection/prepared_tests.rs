@@ -2,6 +2,7 @@
 use super::*;
 use crate::deflate::{DeflateConfig, PerMessageDeflate};
 use crate::NotDataMessage;
+use crate::*;
 
 fn server(deflate: Option<&DeflateConfig>) -> Connection {
     let mut conn = Connection::new(Role::Server, Config::default());

@@ -1,6 +1,7 @@
 //! The connection with a negotiated extension (permessage-deflate).
 use super::*;
 use crate::deflate::{DeflateConfig, PerMessageDeflate};
+use crate::*;
 
 fn deflating(role: Role, config: Config) -> Connection {
     let mut conn = Connection::new(role, config);

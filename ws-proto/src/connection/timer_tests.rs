@@ -1,7 +1,8 @@
 //! Deadlines, driven with a synthetic clock: the core never reads the real one.
 
 use super::*;
-use std::time::Duration;
+use crate::*;
+use std::time::{Duration, Instant};
 
 const S: Duration = Duration::from_secs(1);
 
