@@ -5,6 +5,7 @@
 //! [`TokioIo`] and [`FuturesIo`], behind the `tokio` and `futures-io` features) and open
 //! sockets. [`WebSocketStream`], its split halves, the handshake drivers and the error type
 //! live here, once.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -22,8 +23,10 @@ mod transport;
 pub use accept::{accept_request, Accepted};
 pub use connect::{connect_addr, connect_route};
 #[cfg(feature = "futures-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
 pub use connect::{connect_futures_io, FuturesClientTransport};
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use connect::{connect_tokio, TokioClientTransport};
 pub use driver::StreamConfig;
 pub use either::MaybeTls;
@@ -34,8 +37,10 @@ pub use handshake::{
 };
 pub use stream::{WebSocketReader, WebSocketSink, WebSocketStream};
 #[cfg(feature = "futures-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
 pub use transport::FuturesIo;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use transport::TokioIo;
 pub use transport::{Sleep, Transport};
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Checks that every library crate can be published: `cargo package` builds each one's .crate
+# (path dependencies resolved through a local registry of the others), checks the packaged file
+# list (sources, README, LICENSE-MIT and LICENSE-APACHE) and verifies that the packaged crate
+# builds on its own. The crates that are not for publishing (examples, tests, bench, wsx) say
+# `publish = false` and are left out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+libraries=(ws-proto ws-handshake ws-driver ws-tokio ws-async-std ws-smol ws-hub)
+cargo package --locked "${libraries[@]/#/-p}"
+missing=0
+for crate in "${libraries[@]}"; do
+  files=$(cargo package --locked --list -p "$crate")
+  for needed in Cargo.toml README.md LICENSE-MIT LICENSE-APACHE src/lib.rs; do
+    grep -qx "$needed" <<<"$files" || { echo "package: $crate's package lacks $needed" >&2; missing=1; }
+  done
+done
+[[ $missing == 0 ]] && echo "package: ${libraries[*]} package and build on their own"
+exit $missing
