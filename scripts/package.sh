@@ -3,14 +3,15 @@
 # (path dependencies resolved through a local registry of the others), checks the packaged file
 # list (sources, README, LICENSE-MIT and LICENSE-APACHE) and verifies that the packaged crate
 # builds on its own. The crates that are not for publishing (examples, tests, bench, wsx) say
-# `publish = false` and are left out.
+# `publish = false` and are left out. --allow-dirty: the check is about what gets packaged, so
+# it also runs on uncommitted work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 libraries=(ws-proto ws-handshake ws-driver ws-tokio ws-async-std ws-smol ws-hub)
-cargo package --locked "${libraries[@]/#/-p}"
+cargo package --locked --allow-dirty "${libraries[@]/#/-p}"
 missing=0
 for crate in "${libraries[@]}"; do
-  files=$(cargo package --locked --list -p "$crate")
+  files=$(cargo package --locked --allow-dirty --list -p "$crate")
   for needed in Cargo.toml README.md LICENSE-MIT LICENSE-APACHE src/lib.rs; do
     grep -qx "$needed" <<<"$files" || { echo "package: $crate's package lacks $needed" >&2; missing=1; }
   done
