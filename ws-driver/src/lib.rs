@@ -2,7 +2,7 @@
 //!
 //! It drives the sans-IO cores ([`ws_proto`] and [`ws_handshake`]) over any byte
 //! [`Transport`]: the adapters only implement that trait for their runtime's I/O types (see
-//! [`TokioIo`] and [`FuturesIo`], behind the `tokio` and `futures-io` features) and open
+//! `TokioIo` and `FuturesIo`, behind the `tokio` and `futures-io` features) and open
 //! sockets. [`WebSocketStream`], its split halves, the handshake drivers and the error type
 //! live here, once.
 #![cfg_attr(docsrs, feature(doc_cfg))]

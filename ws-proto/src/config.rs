@@ -19,9 +19,9 @@ pub struct Config {
     /// [`Event::Frame`](crate::Event::Frame) so huge messages can be streamed; UTF-8 of text is
     /// still validated across the fragments. Default on.
     pub reassemble: bool,
-    /// Bytes of queued output above which [`Connection::is_write_buffer_full`]
-    /// (crate::Connection::is_write_buffer_full) says to stop queueing (backpressure). Control
-    /// replies are queued regardless. Default 128 KiB.
+    /// Bytes of queued output above which
+    /// [`Connection::is_write_buffer_full`](crate::Connection::is_write_buffer_full) says to
+    /// stop queueing (backpressure). Control replies are queued regardless. Default 128 KiB.
     pub write_buffer_limit: usize,
     /// Fail the connection with 1001 when nothing at all arrives for this long (a read
     /// timeout). `None` (the default) leaves quiet connections open; keepalive still detects
