@@ -63,8 +63,14 @@ out=$root/target/autobahn
 rm -rf "$out"
 mkdir -p "$out"
 
+# On exit (an interruption too), stop what is still running: runs, their wstest and our peers.
 children=()
-cleanup() { for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+kill_tree() {
+  local child
+  for child in $(pgrep -P "$1"); do kill_tree "$child"; done
+  kill "$1" 2>/dev/null || true
+}
+cleanup() { for pid in "${children[@]}"; do kill_tree "$pid"; done; }
 trap cleanup EXIT
 
 # Prints the URL of the echo server writing LOG (its "listening on ADDR" line), once it is up.
@@ -91,11 +97,17 @@ run_one() (
     trap 'kill "$server" 2>/dev/null || true' EXIT
     url=$(server_url "$out/$name-echo-server.log" "$server") &&
       "$tools/run.sh" server "$url" "ws-$rt" "$out/$name" || status=1
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
   else
     "$tools/run.sh" client "ws-$rt" "$out/$name" -- \
       "$root/target/release/autobahn-client-$rt" || status=1
   fi
-  echo "== $name: $(( $(date +%s) - started )) s, $([[ $status == 0 ]] && echo PASS || echo FAIL)"
+  # CPU: what wstest and our peer used (user + system), the figure a busy machine does not
+  # inflate; wall-clock time grows with the machine's load.
+  cpu=$(times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, k, /[ms]/);
+                                printf "%d", u[1] * 60 + u[2] + k[1] * 60 + k[2] }')
+  echo "== $name: $(( $(date +%s) - started )) s, CPU $cpu s, $([[ $status == 0 ]] && echo PASS || echo FAIL)"
   exit $status
 )
 

@@ -51,7 +51,7 @@ find_engine() {
 install_python() {
   local py=$1 site
   # --prefix keeps everything (and the wstest entry point) inside the clone.
-  PYTHONNOUSERSITE=1 "$py" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+  PYTHONNOUSERSITE=1 "$py" -m pip install --quiet --disable-pip-version-check --no-warn-script-location --no-cache-dir \
       --ignore-installed --prefix "$home/prefix" "$package" >"$home/install.log" 2>&1 || {
     echo "autobahn install: pip could not install $package with $py; its log ($home/install.log) ends:" >&2
     tail -n 20 "$home/install.log" >&2
