@@ -12,5 +12,5 @@ phase "system packages" scripts/deps.sh
 phase "build tests" cargo test --workspace --locked --no-run
 phase "tests" cargo test --workspace --locked
 phase "browser test" scripts/browser-test.sh
-phase "autobahn" scripts/autobahn.sh
+phase "autobahn" env AUTOBAHN_BUILD=test scripts/autobahn.sh
 phases_end
