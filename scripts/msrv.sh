@@ -14,6 +14,7 @@ if ! rustup run "$msrv" rustc --version >/dev/null 2>&1; then
     exit 1
   }
 fi
-libraries=(ws-proto ws-handshake ws-driver ws-tokio ws-async-std ws-smol ws-hub)
+mapfile -t libraries < <(scripts/libraries.sh)
+(( ${#libraries[@]} )) || { echo "$0: no library crates listed (scripts/libraries.sh)" >&2; exit 1; }
 cargo "+$msrv" check --locked --all-features --target-dir target/msrv "${libraries[@]/#/-p}"
 echo "msrv: the library crates build on Rust $msrv ($(rustup run "$msrv" rustc --version))"

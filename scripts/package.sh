@@ -7,7 +7,8 @@
 # it also runs on uncommitted work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-libraries=(ws-proto ws-handshake ws-driver ws-tokio ws-async-std ws-smol ws-hub)
+mapfile -t libraries < <(scripts/libraries.sh)
+(( ${#libraries[@]} )) || { echo "$0: no library crates listed (scripts/libraries.sh)" >&2; exit 1; }
 cargo package --locked --allow-dirty "${libraries[@]/#/-p}"
 missing=0
 for crate in "${libraries[@]}"; do
