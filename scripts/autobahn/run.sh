@@ -21,7 +21,7 @@ wstest=$("$here/install.sh")
 cases=${AUTOBAHN_CASES:-'["*"]'}
 exclude=${AUTOBAHN_EXCLUDE:-'[]'}
 
-usage() { sed -n '2,17p' "$0" >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
