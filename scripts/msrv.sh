@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the library crates, with all their features, on the toolchain named by the workspace's
-# `rust-version` (the MSRV the crates declare), installing it with rustup if it is missing.
+# Compiles (`cargo check`) the library crates, with all their features, on the toolchain named by the
+# workspace's `rust-version` (the MSRV the crates declare), installing it with rustup if missing.
 # Fails, saying what to do, if that toolchain cannot be installed: an MSRV nobody builds is a
 # guess. The build goes to target/msrv so it does not evict the main build.
 set -euo pipefail
