@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Compiles (`cargo check`) the library crates, with all their features, on the toolchain named by the
-# workspace's `rust-version` (the MSRV the crates declare), installing it with rustup if missing.
-# Fails, saying what to do, if that toolchain cannot be installed: an MSRV nobody builds is a
-# guess. The build goes to target/msrv so it does not evict the main build.
+# Compiles (`cargo check`) the library crates, with all their features, on the toolchain
+# named by the workspace's `rust-version` (the MSRV the crates declare), installing it with
+# rustup if missing. Fails, saying what to do, if that toolchain cannot be installed: an MSRV
+# nobody builds is a guess. The build goes to target/msrv so it does not evict the main build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
