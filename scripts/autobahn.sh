@@ -6,7 +6,7 @@
 #
 #   usage: scripts/autobahn.sh [--full] [RUNTIME...]     (runtimes: tokio async-std smol, the default)
 #
-# What runs (the CI plan; about 13 minutes on a quiet 2-core machine, see the README):
+# What runs (the CI plan; about 14 minutes on a quiet 2-core machine, see the README):
 #   - sections 1-10 on every runtime and role, one run at a time (section 9 measures speed);
 #   - sections 12-13 (permessage-deflate, one codec in ws-proto shared by every adapter): all of
 #     them on the tokio server and the smol client; on the other runtime/role pairs a sample
