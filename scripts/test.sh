@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs all tests: unit, property, doc and conformance tests of every crate (including the proxy
-# tests against tinyproxy, Dante, microsocks and stunnel, the fault suite through its relay, and
-# the hub's tests against redis-server), the browser chat test in
-# headless Chromium, then the Autobahn TestSuite against every runtime (server and client).
-# This is the README's test command. It installs the system programs it needs (scripts/deps.sh).
+# tests against tinyproxy and the hub's tests against redis-server), the browser chat test in
+# headless Chromium, then the Autobahn TestSuite against every runtime (server and client; see
+# scripts/autobahn.sh for which cases run where). This is the README's test command. It
+# installs the system programs it needs (scripts/deps.sh) and the Autobahn TestSuite (inside
+# target/). Prints each phase's duration at the end; exits non-zero if any phase failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-cargo test --workspace --locked
-scripts/browser-test.sh
-scripts/autobahn.sh
+source scripts/phases.sh
+phase "system packages" scripts/deps.sh
+phase "build tests" cargo test --workspace --locked --no-run
+phase "tests" cargo test --workspace --locked
+phase "browser test" scripts/browser-test.sh
+phase "autobahn" env AUTOBAHN_BUILD=test scripts/autobahn.sh
+phases_end

@@ -73,7 +73,7 @@ pub fn tls_server_config(
     Ok(Arc::new(config))
 }
 
-/// The Autobahn TestSuite client testee protocol (see `../shared/autobahn/run.sh`): asks the
+/// The Autobahn TestSuite client testee protocol (see `scripts/autobahn/run.sh`): asks the
 /// fuzzing server for the case count, echoes every case, then asks it to write the reports.
 pub async fn autobahn_client<T, F, Fut>(
     base: &str,

@@ -46,7 +46,7 @@ pub fn host_port(host: &str, port: u16) -> String {
 
 /// Where a client opens its TCP connection: the server, or the proxy that `config` selects for
 /// the handshake's URI (IPv6 literals without their brackets). The proxy, if any, is returned
-/// for [`connect_tokio`]/[`connect_futures_io`].
+/// for `connect_tokio`/`connect_futures_io` (behind the `tokio`/`futures-io` features).
 pub fn connect_route(
     handshake: &ClientHandshake,
     config: &ClientConfig,

@@ -2,9 +2,10 @@
 //!
 //! It drives the sans-IO cores ([`ws_proto`] and [`ws_handshake`]) over any byte
 //! [`Transport`]: the adapters only implement that trait for their runtime's I/O types (see
-//! [`TokioIo`] and [`FuturesIo`], behind the `tokio` and `futures-io` features) and open
+//! `TokioIo` and `FuturesIo`, behind the `tokio` and `futures-io` features) and open
 //! sockets. [`WebSocketStream`], its split halves, the handshake drivers and the error type
 //! live here, once.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -26,8 +27,10 @@ mod transport;
 pub use accept::{accept_request, Accepted};
 pub use connect::{connect_addr, connect_route, host_port};
 #[cfg(feature = "futures-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
 pub use connect::{connect_futures_io, FuturesClientTransport, FuturesProxyStream};
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use connect::{connect_tokio, TokioClientTransport, TokioProxyStream};
 pub use driver::StreamConfig;
 pub use either::MaybeTls;
@@ -39,8 +42,10 @@ pub use split::{WebSocketReader, WebSocketSink};
 pub use stream::WebSocketStream;
 pub use tls::{crypto_provider, default_tls_config, TlsFailure};
 #[cfg(feature = "futures-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
 pub use transport::FuturesIo;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use transport::TokioIo;
 pub use transport::{Sleep, Transport};
 

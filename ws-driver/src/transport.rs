@@ -13,8 +13,8 @@ pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// A byte stream the WebSocket driver can run on, with the timer of its runtime.
 ///
 /// This is the only thing an adapter implements: tokio's `AsyncRead`/`AsyncWrite` through
-/// [`TokioIo`](crate::TokioIo) and futures-io's (async-std, smol) through
-/// [`FuturesIo`](crate::FuturesIo). Everything else (framing, close handshake, backpressure,
+/// `TokioIo` and futures-io's (async-std, smol) through `FuturesIo` (behind the `tokio` and
+/// `futures-io` features). Everything else (framing, close handshake, backpressure,
 /// split halves) is shared.
 pub trait Transport: Unpin {
     /// Reads into the spare capacity of `buf`, appending; `Ok(0)` is end of file.

@@ -28,6 +28,7 @@
 //!     ClientStatus::Partial => unreachable!(),
 //! }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

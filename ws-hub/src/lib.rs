@@ -57,6 +57,7 @@
 //! futures::future::select(std::pin::pin!(forwarding), std::pin::pin!(reading)).await;
 //! // Dropping `sub` leaves its topics.
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -72,6 +73,7 @@ pub use forward::forward;
 pub use hub::{Hub, HubConfig, HubStats, NextFuture, Publish, Subscriber};
 pub use queue::{Next, SlowPolicy, SubscriberStats};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackplane, RedisConfig, RedisStats, RedisStatus};
 pub use ws_proto::PreparedMessage;
 

@@ -24,6 +24,7 @@
 //! client.receive(&server.take_output());
 //! assert_eq!(client.next_event().unwrap(), Some(Event::Message(Message::text("hi"))));
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,5 +1,5 @@
 //! Autobahn TestSuite client testee on smol: `autobahn-client-smol URL` (see
-//! `../shared/autobahn/run.sh client`).
+//! `scripts/autobahn/run.sh client`).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = examples::url_arg();
