@@ -58,10 +58,13 @@
 //! ```
 //!
 //! With the `hyper` feature, [`upgrade`] turns a request received by a hyper 1.x service (or an
-//! axum 0.8 handler) into a WebSocket stream.
+//! axum 0.8 handler) into a WebSocket stream, over HTTP/1.1 or HTTP/2 (RFC 8441). With the
+//! `http2` feature, [`http2`] opens client WebSockets over HTTP/2, several on one connection.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "http2")]
+pub mod http2;
 #[cfg(feature = "hyper")]
 pub mod upgrade;
 
