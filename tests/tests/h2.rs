@@ -132,8 +132,7 @@ async fn serve(connect_protocol: bool, tls: Option<Arc<rustls::ServerConfig>>) -
                     hyper::service::service_fn(move |request| service(request, sent.clone()));
                 let _ = match tls {
                     Some(tls) => {
-                        let Ok(tls) = tokio_rustls::TlsAcceptor::from(tls).accept(tcp).await
-                        else {
+                        let Ok(tls) = tokio_rustls::TlsAcceptor::from(tls).accept(tcp).await else {
                             return;
                         };
                         builder
@@ -220,7 +219,9 @@ async fn permessage_deflate_and_subprotocols_are_negotiated_over_h2() {
         .unwrap();
     assert_eq!(arrived(&response), "HTTP/2.0 CONNECT");
     assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v2");
-    let extensions = response.headers()["sec-websocket-extensions"].to_str().unwrap();
+    let extensions = response.headers()["sec-websocket-extensions"]
+        .to_str()
+        .unwrap();
     assert!(extensions.starts_with("permessage-deflate"), "{extensions}");
     assert_echoes(&mut ws).await;
     within("close", ws.close(None)).await.unwrap();
@@ -263,7 +264,10 @@ async fn close_codes_and_the_1009_limit_over_h2() {
     )
     .await
     .unwrap();
-    limited.send(Message::binary(vec![1u8; 1001])).await.unwrap();
+    limited
+        .send(Message::binary(vec![1u8; 1001]))
+        .await
+        .unwrap();
     match within("1009", limited.recv()).await {
         Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::MESSAGE_TOO_BIG),
         other => panic!("expected close 1009, got {other:?}"),
@@ -324,7 +328,10 @@ async fn a_stalled_reader_does_not_stop_the_other_websockets_on_the_connection()
     }
     // Flow control held the flood back: far less than all of it was sent.
     let sent = server.sent.load(Ordering::SeqCst);
-    assert!(sent < FLOOD / 4, "the server sent {sent} bytes to a reader that read none");
+    assert!(
+        sent < FLOOD / 4,
+        "the server sent {sent} bytes to a reader that read none"
+    );
     // Reading again drains it all: the stream was only paused.
     let mut received = 0;
     loop {
@@ -390,5 +397,8 @@ async fn a_tls_server_without_h2_gets_http1() {
     assert_eq!(arrived(&response), "HTTP/1.1 GET");
     assert_echoes(&mut ws).await;
     let connection = within("h2 connection", Http2Connection::connect(&url, &config)).await;
-    assert!(matches!(connection, Err(Http2Error::NoHttp2(_))), "{connection:?}");
+    assert!(
+        matches!(connection, Err(Http2Error::NoHttp2(_))),
+        "{connection:?}"
+    );
 }

@@ -35,7 +35,9 @@ impl H2Stream {
 
 fn to_io(error: h2::Error) -> io::Error {
     if error.is_io() {
-        return error.into_io().unwrap_or_else(|| io::ErrorKind::Other.into());
+        return error
+            .into_io()
+            .unwrap_or_else(|| io::ErrorKind::Other.into());
     }
     io::Error::new(io::ErrorKind::ConnectionReset, error)
 }
@@ -57,9 +59,7 @@ impl AsyncRead for H2Stream {
                     this.pending = data;
                 }
                 // A stream reset with NO_ERROR after the close is an end like any other.
-                Some(Err(e)) if e.reason() == Some(Reason::NO_ERROR) => {
-                    return Poll::Ready(Ok(()))
-                }
+                Some(Err(e)) if e.reason() == Some(Reason::NO_ERROR) => return Poll::Ready(Ok(())),
                 Some(Err(e)) => return Poll::Ready(Err(to_io(e))),
             }
         }

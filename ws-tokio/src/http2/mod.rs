@@ -196,7 +196,11 @@ pub async fn connect(
     let request = request.into_client_request()?;
     let handshake = ClientHandshake::new(request.clone())?;
     let name = origin(&handshake);
-    let io = within(config.handshake_timeout, open_transport(&handshake, config, true)).await?;
+    let io = within(
+        config.handshake_timeout,
+        open_transport(&handshake, config, true),
+    )
+    .await?;
     let http2 = match io {
         Http2Io::Tls(tls) if !is_h2(&tls) => {
             // The server chose HTTP/1.1: go on on this connection.
@@ -212,7 +216,11 @@ pub async fn connect(
         return Ok((ws, response));
     }
     // HTTP/2 without extended CONNECT: a new connection speaking HTTP/1.1 only.
-    let io = within(config.handshake_timeout, open_transport(&handshake, config, false)).await?;
+    let io = within(
+        config.handshake_timeout,
+        open_transport(&handshake, config, false),
+    )
+    .await?;
     http1(io, handshake, config).await
 }
 
