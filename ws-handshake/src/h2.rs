@@ -97,8 +97,8 @@ impl ClientHandshake {
         Ok(request)
     }
 
-    /// Checks the server's answer to [`extended_connect_request`]
-    /// (ClientHandshake::extended_connect_request): a 2xx status accepts the WebSocket, with
+    /// Checks the server's answer to
+    /// [`extended_connect_request`](ClientHandshake::extended_connect_request): a 2xx status accepts the WebSocket, with
     /// a subprotocol and extensions the client offered (the same checks as the 101 of
     /// HTTP/1.1); any other status is [`ClientError::Rejected`] with its head (the body, if
     /// the caller wants it, is on the HTTP/2 stream).

@@ -74,15 +74,15 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use ws_driver::ws_handshake::{self, Refusal};
+use ws_driver::ws_handshake::Refusal;
 use ws_driver::Accepted;
 
 /// Whether a request asks for a WebSocket, valid or not: an HTTP/1.1 `Upgrade: websocket`, or
 /// an HTTP/2 extended CONNECT with `:protocol` `websocket` (RFC 8441). A server routing
 /// requests sends these to [`upgrade`] and serves the others as plain HTTP.
 pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {
-    ws_handshake::is_upgrade_request(request)
-        || ws_handshake::is_extended_connect(request, connect_protocol(request))
+    ws_driver::ws_handshake::is_upgrade_request(request)
+        || ws_driver::ws_handshake::is_extended_connect(request, connect_protocol(request))
 }
 
 /// The `:protocol` pseudo-header of an HTTP/2 request, which hyper keeps in its extensions.
