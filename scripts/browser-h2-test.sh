@@ -20,9 +20,12 @@ exec {server_out}<&"${SERVER[0]}"
 profile=$(mktemp -d)
 browser_pid=
 cleanup() {
-    [ -n "$browser_pid" ] && kill "$browser_pid" 2>/dev/null || true
+    if [ -n "$browser_pid" ]; then
+        kill "$browser_pid" 2>/dev/null || true
+        wait "$browser_pid" 2>/dev/null || true
+    fi
     kill "$server_pid" 2>/dev/null || true
-    rm -rf "$profile"
+    rm -rf "$profile" 2>/dev/null || true
 }
 trap cleanup EXIT
 if ! read -r -t 20 line <&"$server_out"; then

@@ -67,6 +67,8 @@
 pub mod http2;
 #[cfg(feature = "hyper")]
 pub mod upgrade;
+#[cfg(feature = "hyper")]
+mod upgraded;
 
 ws_driver::adapter_api! {
     runtime: "tokio",

@@ -68,8 +68,9 @@
 //! ```
 
 use crate::http::{Method, Request, Response, Version};
+pub use crate::upgraded::HyperIo;
 use crate::{Callback, Error, NoCallback, ServerConfig, ServerError};
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::OnUpgrade;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -94,7 +95,7 @@ fn connect_protocol<B>(request: &Request<B>) -> Option<&str> {
 }
 
 /// The WebSocket stream over a connection hyper handed over.
-pub type HyperWebSocket = crate::WebSocketStream<hyper_util::rt::TokioIo<Upgraded>>;
+pub type HyperWebSocket = crate::WebSocketStream<HyperIo>;
 
 /// An upgrade request that was refused, with the response to return from the service.
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +202,7 @@ impl Future for HyperUpgrade {
         let Some(accepted) = self.accepted.take() else {
             return Poll::Ready(Err(Error::ConnectionClosed));
         };
-        let io = ws_driver::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
+        let io = ws_driver::TokioIo(HyperIo::new(upgraded));
         Poll::Ready(Ok(accepted.into_stream(io, &[])))
     }
 }
