@@ -56,6 +56,34 @@ async fn websocket_route_echoes_with_deflate() {
 }
 
 #[tokio::test]
+async fn the_same_route_serves_websockets_over_http2() {
+    let addr = start().await;
+    let config = ws_tokio::ClientConfig::default();
+    let (mut ws, response) = within(
+        "connect over h2c",
+        ws_tokio::http2::connect(format!("ws://{addr}/ws"), &config),
+    )
+    .await
+    .unwrap();
+    // 200 on HTTP/2: an extended CONNECT, not an HTTP/1.1 upgrade.
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), ws_tokio::http::Version::HTTP_2);
+    let extensions = response.headers()["sec-websocket-extensions"]
+        .to_str()
+        .unwrap();
+    assert!(extensions.starts_with("permessage-deflate"), "{extensions}");
+    for message in [
+        Message::text("hello axum over h2"),
+        Message::binary(vec![7u8; 100_000]),
+    ] {
+        ws.send(message.clone()).await.unwrap();
+        assert_eq!(within("echo", ws.recv()).await.unwrap().unwrap(), message);
+    }
+    ws.close(None).await.unwrap();
+    assert!(within("close", ws.recv()).await.is_none());
+}
+
+#[tokio::test]
 async fn plain_routes_still_work_and_plain_get_on_ws_is_426() {
     let addr = start().await;
     let index = raw(

@@ -302,7 +302,11 @@ impl<T: Transport> Driver<T> {
             if self.poll_closing().is_ready() {
                 return Poll::Ready(self.failure.take().map(Err));
             }
-            if written.is_pending() && self.read_paused() {
+            // After the peer's end of input there is nothing more to read: while our output
+            // waits for the transport, wait for it (or a deadline) instead of reading the end
+            // again, which would spin and could starve the task that takes our output (hyper's
+            // HTTP/2 writer).
+            if written.is_pending() && (self.peer_eof || self.read_paused()) {
                 // Backpressure: see `flow.rs`. Deadlines still run.
                 if self.poll_deadlines() {
                     continue;

@@ -312,11 +312,7 @@ pub(crate) async fn client_handshake_inner<T: Transport>(
     config: &ClientConfig,
     mut buf: BytesMut,
 ) -> Result<(WebSocketStream<T>, http::Response<()>), Error> {
-    if let Some(options) = &config.deflate {
-        if !handshake.offers_extension(PERMESSAGE_DEFLATE) {
-            handshake.offer_extension(&deflate_offer(options))?;
-        }
-    }
+    offer_deflate(&mut handshake, config)?;
     write_all(&mut io, &handshake.request_bytes()).await?;
     // Bytes that arrived with a proxy's answer came from the server: parse them before reading.
     let mut pending = !buf.is_empty();
@@ -336,15 +332,7 @@ pub(crate) async fn client_handshake_inner<T: Transport>(
                 ..
             } => {
                 tracing::debug!(status = %response.status(), "websocket client handshake done");
-                let deflate = match deflate_element(&extensions).map_err(ClientError::from)? {
-                    Some(element) => {
-                        let local = config.deflate.clone().unwrap_or_default();
-                        let agreed =
-                            deflate_check_response(&local, element).map_err(ClientError::from)?;
-                        Some(deflate_codec(Role::Client, &agreed, &local))
-                    }
-                    None => None,
-                };
+                let deflate = client_deflate(&extensions, config)?;
                 let mut ws = WebSocketStream::from_transport(
                     io,
                     Role::Client,
@@ -358,6 +346,33 @@ pub(crate) async fn client_handshake_inner<T: Transport>(
             }
         }
     }
+}
+
+/// Adds the permessage-deflate offer of `config` unless the request already makes one.
+pub(crate) fn offer_deflate(
+    handshake: &mut ClientHandshake,
+    config: &ClientConfig,
+) -> Result<(), Error> {
+    if let Some(options) = &config.deflate {
+        if !handshake.offers_extension(PERMESSAGE_DEFLATE) {
+            handshake.offer_extension(&deflate_offer(options))?;
+        }
+    }
+    Ok(())
+}
+
+/// The client's codec for the extensions a server accepted (101 or 200), if it agreed to
+/// permessage-deflate.
+pub(crate) fn client_deflate(
+    extensions: &[Extension],
+    config: &ClientConfig,
+) -> Result<Option<Box<ws_proto::PerMessageDeflate>>, Error> {
+    let Some(element) = deflate_element(extensions).map_err(ClientError::from)? else {
+        return Ok(None);
+    };
+    let local = config.deflate.clone().unwrap_or_default();
+    let agreed = deflate_check_response(&local, element).map_err(ClientError::from)?;
+    Ok(Some(deflate_codec(Role::Client, &agreed, &local)))
 }
 
 /// Runs the server's opening handshake on an accepted transport (RFC 6455 §4.2), asking

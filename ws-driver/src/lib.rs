@@ -15,6 +15,7 @@ mod connect;
 mod driver;
 mod either;
 mod error;
+mod extended_connect;
 mod handshake;
 mod limits;
 pub mod reconnect;
@@ -35,6 +36,7 @@ pub use connect::{connect_tokio, TokioClientTransport, TokioProxyStream};
 pub use driver::StreamConfig;
 pub use either::MaybeTls;
 pub use error::Error;
+pub use extended_connect::{accept_extended_connect, ExtendedConnect};
 pub use handshake::{
     client_handshake, server_handshake, tls_server_name, ClientConfig, ServerConfig,
 };

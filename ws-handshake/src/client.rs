@@ -303,7 +303,25 @@ impl ClientHandshake {
             Ok(Some(v)) if v.as_bytes() == expected.as_bytes() => {}
             _ => return Err(ClientError::InvalidAccept),
         }
-        let chosen: Vec<&str> = list_values(&headers, &SEC_WEBSOCKET_PROTOCOL).collect();
+        let (protocol, extensions) = self.check_negotiated(&headers)?;
+        let mut response = Response::new(());
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        Ok(ClientStatus::Done {
+            response,
+            protocol,
+            extensions,
+            consumed: head_len,
+        })
+    }
+
+    /// The subprotocol and extensions an accepting response chose, each one the client
+    /// offered: shared by the 101 of HTTP/1.1 and the 200 of HTTP/2.
+    pub(crate) fn check_negotiated(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Result<(Option<String>, Vec<Extension>), ClientError> {
+        let chosen: Vec<&str> = list_values(headers, &SEC_WEBSOCKET_PROTOCOL).collect();
         let protocol = match chosen.as_slice() {
             [] => None,
             [one] if self.protocols.iter().any(|p| p == one) => Some(one.to_string()),
@@ -321,15 +339,7 @@ impl ClientHandshake {
         {
             return Err(ClientError::UnofferedExtension(e.name.clone()));
         }
-        let mut response = Response::new(());
-        *response.status_mut() = status;
-        *response.headers_mut() = headers;
-        Ok(ClientStatus::Done {
-            response,
-            protocol,
-            extensions,
-            consumed: head_len,
-        })
+        Ok((protocol, extensions))
     }
 }
 

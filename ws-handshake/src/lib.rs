@@ -14,6 +14,10 @@
 //!   [`Proxy::parse_connect_response`]) or SOCKS5 ([`Socks5Handshake`]).
 //! * Server behind an HTTP library (hyper, axum): [`validate_request`] checks the parsed
 //!   request, [`respond_head`] gives the 101 response head (or the refusal) as `http` types.
+//! * WebSocket over HTTP/2 (RFC 8441): [`validate_extended_connect`] checks an extended
+//!   CONNECT request and [`respond_head`] answers it with 200;
+//!   [`ClientHandshake::extended_connect_request`] and
+//!   [`ClientHandshake::check_extended_connect_response`] are the client's side.
 //!
 //! ```
 //! use ws_handshake::{parse_request, respond, ClientHandshake, ClientStatus, NoCallback, ServerConfig};
@@ -36,6 +40,7 @@ mod client;
 mod client_error;
 mod deflate;
 mod extensions;
+mod h2;
 mod headers;
 mod proxy;
 mod proxy_env;
@@ -49,6 +54,7 @@ pub use deflate::{
     DeflateOptions, PERMESSAGE_DEFLATE,
 };
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
+pub use h2::{is_extended_connect, validate_extended_connect, WEBSOCKET_PROTOCOL};
 pub use proxy::{Proxy, ProxyError, ProxyKind, DEFAULT_PROXY_MAX_HEAD};
 pub use server::{
     encode_refusal, encode_response, is_upgrade_request, offered_extensions, offered_protocols,

@@ -90,6 +90,10 @@ pub enum ServerError {
     /// The server cannot take the connection over (no HTTP/1.1 upgrade support on it). 500.
     #[error("this connection cannot be upgraded")]
     UpgradeUnavailable,
+    /// An HTTP/2 extended CONNECT (RFC 8441) whose `:protocol` is not `websocket`, or a
+    /// CONNECT without one. 400.
+    #[error("the CONNECT request asks for protocol {0:?}, not websocket")]
+    UnsupportedProtocol(String),
 }
 
 impl ServerError {
@@ -253,10 +257,7 @@ fn validate_headers(headers: &HeaderMap) -> Result<(), ServerError> {
     if !has_token(headers, &CONNECTION, "upgrade") {
         return Err(ServerError::MissingConnectionUpgrade);
     }
-    match single(headers, &SEC_WEBSOCKET_VERSION) {
-        Ok(Some(v)) if v.as_bytes().trim_ascii() == b"13" => {}
-        _ => return Err(ServerError::UnsupportedVersion),
-    }
+    validate_version(headers)?;
     let key = match single(headers, &SEC_WEBSOCKET_KEY) {
         Ok(Some(key)) => key.as_bytes().trim_ascii(),
         _ => return Err(ServerError::InvalidKey),
@@ -265,6 +266,20 @@ fn validate_headers(headers: &HeaderMap) -> Result<(), ServerError> {
         Ok(nonce) if nonce.len() == 16 => {}
         _ => return Err(ServerError::InvalidKey),
     }
+    validate_extension_offers(headers)
+}
+
+/// `Sec-WebSocket-Version: 13` (once), the check HTTP/1.1 upgrades and HTTP/2 extended
+/// CONNECT requests share.
+pub(crate) fn validate_version(headers: &HeaderMap) -> Result<(), ServerError> {
+    match single(headers, &SEC_WEBSOCKET_VERSION) {
+        Ok(Some(v)) if v.as_bytes().trim_ascii() == b"13" => Ok(()),
+        _ => Err(ServerError::UnsupportedVersion),
+    }
+}
+
+/// Well-formed `Sec-WebSocket-Extensions` offers, whatever the HTTP version.
+pub(crate) fn validate_extension_offers(headers: &HeaderMap) -> Result<(), ServerError> {
     parse_extensions(
         headers
             .get_all(SEC_WEBSOCKET_EXTENSIONS)
@@ -425,9 +440,10 @@ pub fn respond(
     }
 }
 
-/// Asks `callback` about a validated request (from [`parse_request`] or
-/// [`validate_request`]) and produces the response (RFC 6455 §4.2.2): `Ok` with the 101 head
-/// and what was negotiated, or the [`Refusal`] (the callback's [`Reject`], or a 500 when it
+/// Asks `callback` about a validated request (from [`parse_request`], [`validate_request`] or,
+/// for HTTP/2, [`validate_extended_connect`](crate::validate_extended_connect)) and produces
+/// the response (RFC 6455 §4.2.2): `Ok` with the 101 head (200 for an extended CONNECT, RFC
+/// 8441 §5) and what was negotiated, or the [`Refusal`] (the callback's [`Reject`], or a 500 when it
 /// chose what the client did not offer).
 pub fn respond_head(
     request: &Request<()>,
@@ -460,20 +476,28 @@ pub fn respond_head(
     {
         return Err(fail(ServerError::NotOffered(e.name.clone())));
     }
-    let key = request
-        .headers()
-        .get(SEC_WEBSOCKET_KEY)
-        .map(|k| k.as_bytes().trim_ascii())
-        .ok_or_else(|| fail(ServerError::InvalidKey))?;
     let value = |text: String| {
         HeaderValue::try_from(text.as_str()).map_err(|_| fail(ServerError::InvalidAccept(text)))
     };
     let mut response = Response::new(());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    // An HTTP/2 extended CONNECT (RFC 8441 §5): 200, no key to answer, no hop headers.
+    let extended_connect = request.method() == Method::CONNECT;
+    *response.status_mut() = if extended_connect {
+        StatusCode::OK
+    } else {
+        StatusCode::SWITCHING_PROTOCOLS
+    };
     let headers = response.headers_mut();
-    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    headers.insert(SEC_WEBSOCKET_ACCEPT, value(accept_key(key))?);
+    if !extended_connect {
+        let key = request
+            .headers()
+            .get(SEC_WEBSOCKET_KEY)
+            .map(|k| k.as_bytes().trim_ascii())
+            .ok_or_else(|| fail(ServerError::InvalidKey))?;
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        headers.insert(SEC_WEBSOCKET_ACCEPT, value(accept_key(key))?);
+    }
     if let Some(p) = &accept.protocol {
         headers.insert(SEC_WEBSOCKET_PROTOCOL, value(p.clone())?);
     }

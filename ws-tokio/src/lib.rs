@@ -240,20 +240,34 @@
 #![cfg_attr(
     feature = "hyper",
     doc = "\nWith the `hyper` feature, [`upgrade`] turns a request received by a hyper 1.x service \
-           (or an axum 0.8 handler) into a WebSocket stream."
+           (or an axum 0.8 handler) into a WebSocket stream, over HTTP/1.1 or HTTP/2 (RFC 8441)."
 )]
 #![cfg_attr(
     not(feature = "hyper"),
     doc = "\nWith the `hyper` feature, `upgrade` turns a request received by a hyper 1.x service \
-           (or an axum 0.8 handler) into a WebSocket stream."
+           (or an axum 0.8 handler) into a WebSocket stream, over HTTP/1.1 or HTTP/2 (RFC 8441)."
+)]
+#![cfg_attr(
+    feature = "http2",
+    doc = "\nWith the `http2` feature, [`http2`] opens client WebSockets over HTTP/2, several on \
+           one connection."
+)]
+#![cfg_attr(
+    not(feature = "http2"),
+    doc = "\nWith the `http2` feature, `http2` opens client WebSockets over HTTP/2, several on \
+           one connection."
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "http2")]
+pub mod http2;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod upgrade;
+#[cfg(feature = "hyper")]
+mod upgraded;
 
 ws_driver::adapter_api! {
     runtime: "tokio",

@@ -1,6 +1,13 @@
 //! hyper 1.x (and axum 0.8) integration, behind the `hyper` feature: upgrade a request that a
 //! hyper service received to a [`WebSocketStream`](crate::WebSocketStream).
 //!
+//! The same functions serve HTTP/1.1 and HTTP/2: an HTTP/2 extended CONNECT with `:protocol`
+//! `websocket` (RFC 8441) is validated and negotiated by the same code and answered with 200
+//! instead of 101; the WebSocket then runs on that HTTP/2 stream, and closing it ends the
+//! stream, not the connection. The server must allow extended CONNECT in its HTTP/2 settings:
+//! hyper's `http2::Builder::enable_connect_protocol()` (or, with hyper-util's `auto::Builder`,
+//! `.http2().enable_connect_protocol()`).
+//!
 //! [`upgrade`] (or [`upgrade_with`] and a [`Callback`]) validates the request with
 //! [`ws_handshake`](crate::ws_handshake) and gives the 101 response for the service to
 //! return plus a [`HyperUpgrade`] future, which resolves to the stream once hyper has sent the
@@ -60,9 +67,10 @@
 //! # }
 //! ```
 
-use crate::http::{Request, Response};
+use crate::http::{Method, Request, Response, Version};
+pub use crate::upgraded::HyperIo;
 use crate::{Callback, Error, NoCallback, ServerConfig, ServerError};
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::OnUpgrade;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -70,10 +78,24 @@ use std::task::{ready, Context, Poll};
 use ws_driver::ws_handshake::Refusal;
 use ws_driver::Accepted;
 
-pub use ws_driver::ws_handshake::is_upgrade_request;
+/// Whether a request asks for a WebSocket, valid or not: an HTTP/1.1 `Upgrade: websocket`, or
+/// an HTTP/2 extended CONNECT with `:protocol` `websocket` (RFC 8441). A server routing
+/// requests sends these to [`upgrade`] and serves the others as plain HTTP.
+pub fn is_upgrade_request<B>(request: &Request<B>) -> bool {
+    ws_driver::ws_handshake::is_upgrade_request(request)
+        || ws_driver::ws_handshake::is_extended_connect(request, connect_protocol(request))
+}
+
+/// The `:protocol` pseudo-header of an HTTP/2 request, which hyper keeps in its extensions.
+fn connect_protocol<B>(request: &Request<B>) -> Option<&str> {
+    request
+        .extensions()
+        .get::<hyper::ext::Protocol>()
+        .map(hyper::ext::Protocol::as_str)
+}
 
 /// The WebSocket stream over a connection hyper handed over.
-pub type HyperWebSocket = crate::WebSocketStream<hyper_util::rt::TokioIo<Upgraded>>;
+pub type HyperWebSocket = crate::WebSocketStream<HyperIo>;
 
 /// An upgrade request that was refused, with the response to return from the service.
 #[derive(Debug, thiserror::Error)]
@@ -122,10 +144,20 @@ where
         error: refusal.error,
         response: Box::new(refusal.response.map(B::from)),
     };
-    let (response, accepted) =
-        ws_driver::accept_request(request, callback, &config).map_err(refuse)?;
-    // hyper puts this in every request of a connection that can be upgraded; without it (an
-    // HTTP/2 connection, a request built by hand) a 101 would leave the client hanging.
+    // An HTTP/2 CONNECT is an extended CONNECT (RFC 8441) answered with 200; anything else is
+    // an HTTP/1.1 upgrade answered with 101.
+    let extended_connect =
+        request.method() == Method::CONNECT && request.version() >= Version::HTTP_2;
+    let (response, accepted) = if extended_connect {
+        let protocol = connect_protocol(request);
+        ws_driver::accept_extended_connect(request, protocol, callback, &config)
+    } else {
+        ws_driver::accept_request(request, callback, &config)
+    }
+    .map_err(refuse)?;
+    // hyper puts this in every request of an HTTP/1.1 connection served with upgrades and in
+    // every CONNECT of an HTTP/2 one; without it (a request built by hand, an HTTP/2 request
+    // that is not a CONNECT) the response would leave the client hanging.
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
         return Err(refuse(ServerError::UpgradeUnavailable.into()));
     };
@@ -170,7 +202,7 @@ impl Future for HyperUpgrade {
         let Some(accepted) = self.accepted.take() else {
             return Poll::Ready(Err(Error::ConnectionClosed));
         };
-        let io = ws_driver::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
+        let io = ws_driver::TokioIo(HyperIo::new(upgraded));
         Poll::Ready(Ok(accepted.into_stream(io, &[])))
     }
 }

@@ -1,5 +1,6 @@
 //! WebSocket echo in an axum application: `cargo run -p examples --bin axum-echo --
-//! 127.0.0.1:9001`, then `echo-client-tokio ws://127.0.0.1:9001/ws`.
+//! 127.0.0.1:9001`, then `echo-client-tokio ws://127.0.0.1:9001/ws`. The same route serves
+//! WebSockets over HTTP/2 (h2c, RFC 8441) to clients such as `ws_tokio::http2::connect`.
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
