@@ -35,12 +35,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod runtime;
+
+pub use runtime::{AsyncStd, AsyncStdIo, ProxyStream};
+
 ws_driver::adapter_api! {
     runtime: "async-std",
-    io: FuturesIo,
+    rt: AsyncStd,
+    io: AsyncStdIo,
     read: futures_io::AsyncRead,
     write: futures_io::AsyncWrite,
     tcp: async_std::net::TcpStream,
-    transport: FuturesClientTransport,
-    connect: connect_futures_io,
 }

@@ -36,12 +36,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod runtime;
+
+pub use runtime::{ProxyStream, Smol, SmolIo};
+
 ws_driver::adapter_api! {
     runtime: "smol",
-    io: FuturesIo,
+    rt: Smol,
+    io: SmolIo,
     read: futures_io::AsyncRead,
     write: futures_io::AsyncWrite,
     tcp: smol::net::TcpStream,
-    transport: FuturesClientTransport,
-    connect: connect_futures_io,
 }

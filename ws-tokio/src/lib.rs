@@ -65,12 +65,15 @@
 #[cfg(feature = "hyper")]
 pub mod upgrade;
 
+mod runtime;
+
+pub use runtime::{ProxyStream, Tokio, TokioIo};
+
 ws_driver::adapter_api! {
     runtime: "tokio",
+    rt: Tokio,
     io: TokioIo,
     read: tokio::io::AsyncRead,
     write: tokio::io::AsyncWrite,
     tcp: tokio::net::TcpStream,
-    transport: TokioClientTransport,
-    connect: connect_tokio,
 }

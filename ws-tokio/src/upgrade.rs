@@ -170,7 +170,7 @@ impl Future for HyperUpgrade {
         let Some(accepted) = self.accepted.take() else {
             return Poll::Ready(Err(Error::ConnectionClosed));
         };
-        let io = ws_driver::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
+        let io = crate::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
         Poll::Ready(Ok(accepted.into_stream(io, &[])))
     }
 }
