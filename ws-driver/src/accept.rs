@@ -3,8 +3,9 @@
 //! parsed the request (hyper, axum): the application's callback first, then permessage-deflate
 //! from the server settings, then the codec the stream is built with.
 
-use crate::driver::StreamConfig;
-use crate::handshake::{deflate_codec, deflate_element, ServerConfig};
+use crate::config::ServerConfig;
+use crate::config::StreamConfig;
+use crate::deflate::{deflate_codec, deflate_element};
 use crate::stream::WebSocketStream;
 use crate::transport::Transport;
 use http::{Request, Response};

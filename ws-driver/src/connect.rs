@@ -3,11 +3,10 @@
 //! opening handshake. The runtime (see [`Runtime`](crate::Runtime)) only opens the TCP
 //! connection (to the server or to the proxy) and runs the TLS handshakes.
 
+use crate::config::{tls_server_name, ClientConfig};
 use crate::either::MaybeTls;
 use crate::error::Error;
-use crate::handshake::{
-    client_handshake_inner, tls_server_name, with_timeout, write_all, ClientConfig,
-};
+use crate::handshake::{client_handshake_inner, with_timeout, write_all};
 use crate::stream::WebSocketStream;
 use crate::tls::{handshake_failed, is_tls_error};
 use crate::transport::{Sleep, Transport};

@@ -10,7 +10,9 @@
 
 mod accept;
 mod adapter;
+mod config;
 mod connect;
+mod deflate;
 mod driver;
 mod either;
 mod error;
@@ -25,12 +27,10 @@ mod tls;
 mod transport;
 
 pub use accept::{accept_request, Accepted};
-pub use driver::StreamConfig;
+pub use config::{tls_server_name, ClientConfig, ServerConfig, StreamConfig};
 pub use either::MaybeTls;
 pub use error::Error;
-pub use handshake::{
-    client_handshake, server_handshake, tls_server_name, ClientConfig, ServerConfig,
-};
+pub use handshake::{client_handshake, server_handshake};
 pub use runtime::{connect_with, ClientTransport, Runtime, RuntimeFuture};
 pub use split::{WebSocketReader, WebSocketSink};
 pub use stream::WebSocketStream;

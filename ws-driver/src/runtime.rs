@@ -1,9 +1,9 @@
 //! The seam between the driver and an async runtime: what each adapter crate implements.
 
+use crate::config::ClientConfig;
 use crate::connect::{connect_route, host_port, set_up};
 use crate::either::MaybeTls;
 use crate::error::Error;
-use crate::handshake::ClientConfig;
 use crate::stream::WebSocketStream;
 use crate::transport::{Sleep, Transport};
 use rustls::pki_types::ServerName;

@@ -1,6 +1,7 @@
 //! `WebSocketStream`: a `Stream` of received messages and a `Sink` of messages to send.
 
-use crate::driver::{new_connection, Driver, StreamConfig};
+use crate::config::StreamConfig;
+use crate::driver::{new_connection, Driver};
 use crate::error::Error;
 use crate::sending::{close_outcome, poll_feed, poll_send};
 use crate::split::{split, WebSocketReader, WebSocketSink};

@@ -50,8 +50,8 @@ pub use events::Events;
 pub use policy::{is_retryable, should_reconnect, DisconnectReason, Event, ReconnectError};
 pub use queue::{QueuePolicy, Sender};
 
+use crate::config::ClientConfig;
 use crate::error::Error;
-use crate::handshake::ClientConfig;
 use crate::stream::WebSocketStream;
 use crate::transport::{Sleep, Transport};
 use futures_core::future::BoxFuture;
