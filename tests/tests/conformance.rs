@@ -482,6 +482,21 @@ fn server_sends_fin_while_the_stream_is_held<R: Runtime>() {
     );
 }
 
+/// A stream yields whole messages: settings that turn reassembly off are refused before any
+/// connection is made, instead of being overridden without a word.
+fn reassembly_off_is_refused<R: Runtime>() {
+    let url = echo_server::<R>();
+    let protocol = ws_driver::ws_proto::Config::default().reassemble(false);
+    let config = ClientConfig::default().stream(StreamConfig::default().protocol(protocol));
+    R::block_on(async {
+        match within::<R, _>("connect", R::connect(request(&url), config)).await {
+            Err(Error::ReassembleOff) => {}
+            Err(e) => panic!("{}: expected ReassembleOff, got {e}", R::NAME),
+            Ok(_) => panic!("{}: connected with reassembly off", R::NAME),
+        }
+    });
+}
+
 fn sink_and_stream_traits<R: Runtime>() {
     let url = echo_server::<R>();
     R::block_on(async {
@@ -544,6 +559,7 @@ tests::for_each_runtime!(
     abrupt_eof_is_abnormal_closure,
     protocol_error_drains_before_closing,
     server_sends_fin_while_the_stream_is_held,
+    reassembly_off_is_refused,
     sink_and_stream_traits,
     cross_runtime_pairs,
 );

@@ -16,11 +16,22 @@ use ws_handshake::{DeflateOptions, Proxy, ProxyError};
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct StreamConfig {
-    /// The protocol core's limits, switches and deadlines.
+    /// The protocol core's limits, switches and deadlines. A stream yields whole messages, so
+    /// [`reassemble`](ws_proto::Config::reassemble) must stay on (the default): settings with
+    /// it off are refused with [`Error::ReassembleOff`] before any connection is made.
     pub protocol: ws_proto::Config,
 }
 
 impl StreamConfig {
+    /// Refuses settings a stream cannot run with (see [`protocol`](Self::protocol)).
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.protocol.reassemble {
+            Ok(())
+        } else {
+            Err(Error::ReassembleOff)
+        }
+    }
+
     /// Sets the protocol core's settings.
     pub fn protocol(mut self, protocol: ws_proto::Config) -> Self {
         self.protocol = protocol;

@@ -241,7 +241,7 @@ impl<T: Transport> Driver<T> {
                     return Poll::Ready(Some(Ok(message)));
                 }
                 Ok(Some(Event::Frame(frame))) => {
-                    // Driver connections always reassemble; see `new_connection`.
+                    // Streams run with reassembly on (`StreamConfig::check`).
                     debug_assert!(false, "unexpected frame event {frame:?}");
                     continue;
                 }

@@ -46,6 +46,7 @@ pub async fn client_handshake<T: Transport>(
     handshake: ClientHandshake,
     config: &ClientConfig,
 ) -> Result<(WebSocketStream<T>, http::Response<()>), Error> {
+    config.stream.check()?;
     let sleep = io.sleep(config.handshake_timeout);
     with_timeout(
         sleep,
@@ -100,7 +101,7 @@ pub(crate) async fn client_handshake_inner<T: Transport>(
                     Role::Client,
                     &config.stream,
                     &buf[consumed..],
-                );
+                )?;
                 if let Some(codec) = deflate {
                     ws.set_extension(codec);
                 }
@@ -118,6 +119,7 @@ pub async fn server_handshake<T: Transport, C: Callback>(
     callback: C,
     config: &ServerConfig,
 ) -> Result<WebSocketStream<T>, Error> {
+    config.stream.check()?;
     let sleep = io.sleep(config.handshake_timeout);
     with_timeout(sleep, server_handshake_inner(io, callback, config)).await
 }
@@ -152,7 +154,7 @@ async fn server_handshake_inner<T: Transport, C: Callback>(
                 extensions = ?accepted.negotiated().extensions,
                 "websocket server handshake done"
             );
-            Ok(accepted.into_stream(io, &buf[consumed..]))
+            accepted.into_stream(io, &buf[consumed..])
         }
         Err(refusal) => {
             let _ = write_all(&mut io, &ws_handshake::encode_refusal(&refusal.response)).await;

@@ -75,6 +75,7 @@ pub async fn connect_with<R: Runtime>(
     request: impl IntoClientRequest,
     config: ClientConfig,
 ) -> Result<(WebSocketStream<ClientTransport<R>>, http::Response<()>), Error> {
+    config.stream.check()?;
     let handshake = ClientHandshake::new(request)?;
     let (host, port, proxy) = connect_route(&handshake, &config)?;
     let addr = host_port(&host, port);

@@ -171,7 +171,7 @@ impl Future for HyperUpgrade {
             return Poll::Ready(Err(Error::ConnectionClosed));
         };
         let io = crate::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
-        Poll::Ready(Ok(accepted.into_stream(io, &[])))
+        Poll::Ready(accepted.into_stream(io, &[]))
     }
 }
 
