@@ -2,12 +2,16 @@
 //! in shape and do not repeat each other.
 
 /// Generates an adapter's API: `connect`, `connect_with`, `client_with_stream`, `accept`,
-/// `accept_with` and the stream type aliases, for one runtime.
+/// `accept_with`, the split-half and client type aliases and the reconnecting client, for one
+/// runtime. [`WebSocketStream`](crate::WebSocketStream) is re-exported (so that its methods
+/// are on the adapter's documentation page); the adapter re-exports the crates (`http`,
+/// `ws_handshake`, `ws_proto`) itself, so that its documentation names them plainly.
 ///
 /// * `rt`: the adapter's [`Runtime`](crate::Runtime);
 /// * `io`: the adapter's [`Transport`](crate::Transport) wrapper for the runtime's I/O traits;
 /// * `read`/`write`: the runtime's `AsyncRead`/`AsyncWrite` traits;
 /// * `tcp`: its TCP stream type (for the split-half aliases' documentation and checks).
+#[doc(hidden)]
 #[macro_export]
 macro_rules! adapter_api {
     (
@@ -26,23 +30,19 @@ macro_rules! adapter_api {
         pub use $crate::{
             crypto_provider, rustls, ClientConfig, CloseCode, CloseFrame, Error, Frame, Message,
             OpCode, PreparedMessage, ProtocolError, Role, ServerConfig, State, StreamConfig,
-            Timeout, TlsFailure, Utf8Bytes,
+            Timeout, TlsFailure, Utf8Bytes, WebSocketStream,
         };
-        pub use $crate::{http, ws_handshake, ws_proto};
-
-        #[doc = concat!("A WebSocket stream over a ", $runtime, " byte stream `S`.")]
-        pub type WebSocketStream<S> = $crate::WebSocketStream<$io<S>>;
 
         #[doc = concat!(
-                            "The writing half of a split [`WebSocketStream`] over a ", $runtime,
-                            " byte stream `S` (for example `WebSocketSink<",
-                            stringify!($tcp), ">` on a server).",
+                            "The writing half of a split `WebSocketStream<", stringify!($io),
+                            "<S>>` (a ", $runtime, " byte stream `S`), named by the byte stream: ",
+                            "for example `WebSocketSink<", stringify!($tcp), ">` on a server.",
                         )]
         pub type WebSocketSink<S> = $crate::WebSocketSink<$io<S>>;
 
         #[doc = concat!(
-                            "The reading half of a split [`WebSocketStream`] over a ", $runtime,
-                            " byte stream `S`.",
+                            "The reading half of a split `WebSocketStream<", stringify!($io),
+                            "<S>>` (a ", $runtime, " byte stream `S`), named by the byte stream.",
                         )]
         pub type WebSocketReader<S> = $crate::WebSocketReader<$io<S>>;
 
@@ -50,7 +50,7 @@ macro_rules! adapter_api {
         pub type ClientTransport = $crate::ClientTransport<$rt>;
 
         /// A client connection made by [`connect`].
-        pub type ClientStream = $crate::WebSocketStream<ClientTransport>;
+        pub type ClientStream = WebSocketStream<ClientTransport>;
 
         /// The writing half of a split [`ClientStream`].
         pub type ClientSink = $crate::WebSocketSink<ClientTransport>;
@@ -92,7 +92,7 @@ macro_rules! adapter_api {
             request: impl IntoClientRequest,
             stream: S,
             config: ClientConfig,
-        ) -> Result<(WebSocketStream<S>, $crate::http::Response<()>), Error>
+        ) -> Result<(WebSocketStream<$io<S>>, $crate::http::Response<()>), Error>
         where
             $io<S>: $crate::Transport,
         {
@@ -104,7 +104,7 @@ macro_rules! adapter_api {
         /// accepting any valid WebSocket request.
         pub async fn accept<S: $read + $write + Unpin>(
             stream: S,
-        ) -> Result<WebSocketStream<S>, Error>
+        ) -> Result<WebSocketStream<$io<S>>, Error>
         where
             $io<S>: $crate::Transport,
         {
@@ -118,7 +118,7 @@ macro_rules! adapter_api {
             stream: S,
             callback: C,
             config: ServerConfig,
-        ) -> Result<WebSocketStream<S>, Error>
+        ) -> Result<WebSocketStream<$io<S>>, Error>
         where
             $io<S>: $crate::Transport,
         {
@@ -132,7 +132,7 @@ macro_rules! adapter_api {
         #[cfg(test)]
         mod split_halves_are_nameable {
             fn server_halves(
-                ws: super::WebSocketStream<$tcp>,
+                ws: super::WebSocketStream<super::$io<$tcp>>,
             ) -> (super::WebSocketSink<$tcp>, super::WebSocketReader<$tcp>) {
                 ws.split()
             }

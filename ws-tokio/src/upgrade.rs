@@ -73,7 +73,7 @@ use ws_driver::Accepted;
 pub use ws_driver::ws_handshake::is_upgrade_request;
 
 /// The WebSocket stream over a connection hyper handed over.
-pub type HyperWebSocket = crate::WebSocketStream<hyper_util::rt::TokioIo<Upgraded>>;
+pub type HyperWebSocket = crate::WebSocketStream<crate::TokioIo<hyper_util::rt::TokioIo<Upgraded>>>;
 
 /// An upgrade request that was refused, with the response to return from the service.
 #[derive(Debug, thiserror::Error)]
