@@ -85,7 +85,7 @@ impl Drop for Server {
 }
 
 async fn serve_one(tcp: tokio::net::TcpStream, n: usize, log: mpsc::UnboundedSender<Seen>) {
-    let io = ws_driver::TokioIo(tcp);
+    let io = ws_tokio::TokioIo(tcp);
     let accept = ws_driver::ws_handshake::NoCallback;
     let Ok(mut ws) = ws_driver::server_handshake(io, accept, &ServerConfig::default()).await else {
         return;

@@ -5,7 +5,9 @@ use futures::future::BoxFuture;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
+use ws_async_std::AsyncStdIo;
 use ws_driver::{ClientConfig, MaybeTls};
+use ws_smol::SmolIo;
 
 fn bind() -> std::net::TcpListener {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -34,8 +36,8 @@ pub struct Tokio;
 
 /// Transport of a tokio server connection.
 pub type TokioServer = MaybeTls<
-    ws_driver::TokioIo<tokio::net::TcpStream>,
-    ws_driver::TokioIo<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>,
+    ws_tokio::TokioIo<tokio::net::TcpStream>,
+    ws_tokio::TokioIo<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>,
 >;
 
 impl Runtime for Tokio {
@@ -67,10 +69,10 @@ impl Runtime for Tokio {
                     tokio::spawn(async move {
                         let io = match tls {
                             Some(acceptor) => match acceptor.accept(tcp).await {
-                                Ok(s) => MaybeTls::Tls(ws_driver::TokioIo(s)),
+                                Ok(s) => MaybeTls::Tls(ws_tokio::TokioIo(s)),
                                 Err(e) => return handler(Err(e.into())).await,
                             },
-                            None => MaybeTls::Plain(ws_driver::TokioIo(tcp)),
+                            None => MaybeTls::Plain(ws_tokio::TokioIo(tcp)),
                         };
                         let hook = hook_of(&options);
                         handler(ws_driver::server_handshake(io, hook, &options.config).await).await
@@ -89,23 +91,20 @@ impl Runtime for Tokio {
     }
 
     fn sleep(duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(duration))
+        <ws_tokio::Tokio as ws_driver::Runtime>::sleep(duration)
     }
 }
 
-/// Transport of a futures-io (async-std, smol) server connection.
-pub type FuturesServer<S> =
-    MaybeTls<ws_driver::FuturesIo<S>, ws_driver::FuturesIo<futures_rustls::server::TlsStream<S>>>;
-
 macro_rules! futures_io_runtime {
     ($name:ident, $label:literal, $tcp:ty, $listener:ty, $client:ty, $connect:path,
+     runtime: $rt:ty, io: $io:ident,
      block_on: $block_on:path, spawn: $spawn:expr) => {
         #[doc = concat!($label, ", on its global executor.")]
         pub struct $name;
 
         impl Runtime for $name {
             const NAME: &'static str = $label;
-            type Server = FuturesServer<$tcp>;
+            type Server = MaybeTls<$io<$tcp>, $io<futures_rustls::server::TlsStream<$tcp>>>;
             type Client = $client;
 
             fn block_on<F: Future>(future: F) -> F::Output {
@@ -129,10 +128,10 @@ macro_rules! futures_io_runtime {
                             Self::spawn(async move {
                                 let io = match tls {
                                     Some(acceptor) => match acceptor.accept(tcp).await {
-                                        Ok(s) => MaybeTls::Tls(ws_driver::FuturesIo(s)),
+                                        Ok(s) => MaybeTls::Tls($io(s)),
                                         Err(e) => return handler(Err(e.into())).await,
                                     },
-                                    None => MaybeTls::Plain(ws_driver::FuturesIo(tcp)),
+                                    None => MaybeTls::Plain($io(tcp)),
                                 };
                                 let hook = hook_of(&options);
                                 let ws =
@@ -153,9 +152,7 @@ macro_rules! futures_io_runtime {
             }
 
             fn sleep(duration: Duration) -> BoxFuture<'static, ()> {
-                Box::pin(async move {
-                    async_io::Timer::after(duration).await;
-                })
+                <$rt as ws_driver::Runtime>::sleep(duration)
             }
         }
     };
@@ -164,6 +161,7 @@ macro_rules! futures_io_runtime {
 futures_io_runtime!(
     AsyncStd, "async-std", async_std::net::TcpStream, async_std::net::TcpListener,
     ws_async_std::ClientTransport, ws_async_std::connect_with,
+    runtime: ws_async_std::AsyncStd, io: AsyncStdIo,
     block_on: async_std::task::block_on,
     spawn: |f| { async_std::task::spawn(f); }
 );
@@ -171,6 +169,7 @@ futures_io_runtime!(
 futures_io_runtime!(
     Smol, "smol", smol::net::TcpStream, smol::net::TcpListener,
     ws_smol::ClientTransport, ws_smol::connect_with,
+    runtime: ws_smol::Smol, io: SmolIo,
     block_on: smol::block_on,
     spawn: |f| smol::spawn(f).detach()
 );

@@ -448,6 +448,55 @@ fn protocol_error_drains_before_closing<R: Runtime>() {
     );
 }
 
+/// After the closing handshake the server shuts down its write side (TCP FIN, RFC 6455 §7.1.1)
+/// even while the application still holds the stream: the client sees the end of the stream
+/// at once, not when the server drops it. (async-std's TCP stream only flushes when closed:
+/// its adapter shuts the socket's write side down itself.)
+fn server_sends_fin_while_the_stream_is_held<R: Runtime>() {
+    let handler: Handler<R::Server> = Arc::new(|ws| {
+        Box::pin(async move {
+            let Ok(mut ws) = ws else { return };
+            while ws.recv().await.is_some() {}
+            // Held, never dropped: only a shutdown can end the client's stream.
+            futures::future::pending::<()>().await;
+            drop(ws);
+        })
+    });
+    let addr = R::serve(ServeOptions::default(), handler);
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    tcp.write_all(UPGRADE_REQUEST).unwrap();
+    let head = read_head(&mut tcp).expect("a response head");
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", R::NAME);
+    // A close frame with code 1000, masked with an all-zero key.
+    tcp.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+        .unwrap();
+    let mut received = Vec::new();
+    tcp.read_to_end(&mut received)
+        .unwrap_or_else(|e| panic!("{}: expected the server's FIN, got {e}", R::NAME));
+    assert_eq!(
+        received,
+        [0x88, 0x02, 0x03, 0xe8],
+        "{}: the close echo",
+        R::NAME
+    );
+}
+
+/// A stream yields whole messages: settings that turn reassembly off are refused before any
+/// connection is made, instead of being overridden without a word.
+fn reassembly_off_is_refused<R: Runtime>() {
+    let url = echo_server::<R>();
+    let protocol = ws_driver::ws_proto::Config::default().reassemble(false);
+    let config = ClientConfig::default().stream(StreamConfig::default().protocol(protocol));
+    R::block_on(async {
+        match within::<R, _>("connect", R::connect(request(&url), config)).await {
+            Err(Error::ReassembleOff) => {}
+            Err(e) => panic!("{}: expected ReassembleOff, got {e}", R::NAME),
+            Ok(_) => panic!("{}: connected with reassembly off", R::NAME),
+        }
+    });
+}
+
 fn sink_and_stream_traits<R: Runtime>() {
     let url = echo_server::<R>();
     R::block_on(async {
@@ -509,6 +558,8 @@ tests::for_each_runtime!(
     split_halves_concurrently,
     abrupt_eof_is_abnormal_closure,
     protocol_error_drains_before_closing,
+    server_sends_fin_while_the_stream_is_held,
+    reassembly_off_is_refused,
     sink_and_stream_traits,
     cross_runtime_pairs,
 );

@@ -4,8 +4,9 @@
 //! [`accept`] runs the server handshake on any byte stream, including a TLS one. Both give a
 //! WebSocket stream: a `futures::Stream` of received [`Message`]s and a `futures::Sink` of
 //! messages to send, with `send`, `recv`, `close` and `split`. The protocol lives in
-//! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-driver`, shared by every
-//! runtime adapter: this crate only names async-std's socket and I/O types.
+//! [`ws_proto`] and [`ws_handshake`](mod@ws_handshake), the async driving logic in `ws-driver`,
+//! shared by every runtime adapter: this crate only binds it to async-std's timer, sockets and
+//! I/O types ([`AsyncStd`], [`AsyncStdIo`]).
 //!
 //! # Accept, connect, close
 //!
@@ -223,12 +224,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod runtime;
+
+pub use ws_driver::{http, ws_handshake, ws_proto};
+
+pub use runtime::{AsyncStd, AsyncStdIo, ProxyStream};
+
 ws_driver::adapter_api! {
     runtime: "async-std",
-    io: FuturesIo,
+    rt: AsyncStd,
+    io: AsyncStdIo,
     read: futures_io::AsyncRead,
     write: futures_io::AsyncWrite,
     tcp: async_std::net::TcpStream,
-    transport: FuturesClientTransport,
-    connect: connect_futures_io,
 }

@@ -3,8 +3,10 @@
 //! parsed the request (hyper, axum): the application's callback first, then permessage-deflate
 //! from the server settings, then the codec the stream is built with.
 
-use crate::driver::StreamConfig;
-use crate::handshake::{deflate_codec, deflate_element, ServerConfig};
+use crate::config::ServerConfig;
+use crate::config::StreamConfig;
+use crate::deflate::{deflate_codec, deflate_element};
+use crate::error::Error;
 use crate::stream::WebSocketStream;
 use crate::transport::Transport;
 use http::{Request, Response};
@@ -31,12 +33,19 @@ impl Accepted {
 
     /// The WebSocket stream over the connection the 101 response was sent on, with `leftover`
     /// bytes the HTTP server read past the request (frames the client sent early).
-    pub fn into_stream<T: Transport>(self, io: T, leftover: &[u8]) -> WebSocketStream<T> {
-        let mut ws = WebSocketStream::from_transport(io, Role::Server, &self.stream, leftover);
+    ///
+    /// Fails with [`Error::ReassembleOff`] if the server's stream settings turn message
+    /// reassembly off.
+    pub fn into_stream<T: Transport>(
+        self,
+        io: T,
+        leftover: &[u8],
+    ) -> Result<WebSocketStream<T>, Error> {
+        let mut ws = WebSocketStream::from_transport(io, Role::Server, &self.stream, leftover)?;
         if let Some(codec) = self.deflate {
             ws.set_extension(codec);
         }
-        ws
+        Ok(ws)
     }
 }
 

@@ -2,22 +2,25 @@
 //! in shape and do not repeat each other.
 
 /// Generates an adapter's API: `connect`, `connect_with`, `client_with_stream`, `accept`,
-/// `accept_with` and the stream type aliases, for one runtime.
+/// `accept_with`, the split-half and client type aliases and the reconnecting client, for one
+/// runtime. [`WebSocketStream`](crate::WebSocketStream) is re-exported (so that its methods
+/// are on the adapter's documentation page); the adapter re-exports the crates (`http`,
+/// `ws_handshake`, `ws_proto`) itself, so that its documentation names them plainly.
 ///
-/// * `io`: the [`Transport`](crate::Transport) wrapper for the runtime's I/O traits;
+/// * `rt`: the adapter's [`Runtime`](crate::Runtime);
+/// * `io`: the adapter's [`Transport`](crate::Transport) wrapper for the runtime's I/O traits;
 /// * `read`/`write`: the runtime's `AsyncRead`/`AsyncWrite` traits;
-/// * `tcp`: its TCP stream type; `tls`: the client transport alias; `connect`: the connect
-///   helper for its I/O trait family.
+/// * `tcp`: its TCP stream type (for the split-half aliases' documentation and checks).
+#[doc(hidden)]
 #[macro_export]
 macro_rules! adapter_api {
     (
         runtime: $runtime:literal,
+        rt: $rt:ident,
         io: $io:ident,
         read: $read:path,
         write: $write:path,
-        tcp: $tcp:ty,
-        transport: $transport:ident,
-        connect: $connect:ident $(,)?
+        tcp: $tcp:ty $(,)?
     ) => {
         pub use $crate::ws_handshake::{
             Accept, Callback, ClientError, IntoClientRequest, NoCallback, Proxy, ProxyError,
@@ -27,31 +30,27 @@ macro_rules! adapter_api {
         pub use $crate::{
             crypto_provider, rustls, ClientConfig, CloseCode, CloseFrame, Error, Frame, Message,
             OpCode, PreparedMessage, ProtocolError, Role, ServerConfig, State, StreamConfig,
-            Timeout, TlsFailure, Utf8Bytes,
+            Timeout, TlsFailure, Utf8Bytes, WebSocketStream,
         };
-        pub use $crate::{http, ws_handshake, ws_proto};
-
-        #[doc = concat!("A WebSocket stream over a ", $runtime, " byte stream `S`.")]
-        pub type WebSocketStream<S> = $crate::WebSocketStream<$crate::$io<S>>;
 
         #[doc = concat!(
-                            "The writing half of a split [`WebSocketStream`] over a ", $runtime,
-                            " byte stream `S` (for example `WebSocketSink<",
-                            stringify!($tcp), ">` on a server).",
+                            "The writing half of a split `WebSocketStream<", stringify!($io),
+                            "<S>>` (a ", $runtime, " byte stream `S`), named by the byte stream: ",
+                            "for example `WebSocketSink<", stringify!($tcp), ">` on a server.",
                         )]
-        pub type WebSocketSink<S> = $crate::WebSocketSink<$crate::$io<S>>;
+        pub type WebSocketSink<S> = $crate::WebSocketSink<$io<S>>;
 
         #[doc = concat!(
-                            "The reading half of a split [`WebSocketStream`] over a ", $runtime,
-                            " byte stream `S`.",
+                            "The reading half of a split `WebSocketStream<", stringify!($io),
+                            "<S>>` (a ", $runtime, " byte stream `S`), named by the byte stream.",
                         )]
-        pub type WebSocketReader<S> = $crate::WebSocketReader<$crate::$io<S>>;
+        pub type WebSocketReader<S> = $crate::WebSocketReader<$io<S>>;
 
         /// The transport of a client connection: TCP, or TLS over TCP for `wss://`.
-        pub type ClientTransport = $crate::$transport<$tcp>;
+        pub type ClientTransport = $crate::ClientTransport<$rt>;
 
         /// A client connection made by [`connect`].
-        pub type ClientStream = $crate::WebSocketStream<ClientTransport>;
+        pub type ClientStream = WebSocketStream<ClientTransport>;
 
         /// The writing half of a split [`ClientStream`].
         pub type ClientSink = $crate::WebSocketSink<ClientTransport>;
@@ -84,18 +83,7 @@ macro_rules! adapter_api {
             request: impl IntoClientRequest,
             config: ClientConfig,
         ) -> Result<(ClientStream, $crate::http::Response<()>), Error> {
-            let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
-            let (host, port, proxy) = $crate::connect_route(&handshake, &config)?;
-            let tcp = <$tcp>::connect((host.as_str(), port))
-                .await
-                .map_err(|source| $crate::Error::Connect {
-                    addr: $crate::host_port(&host, port),
-                    proxy: proxy.is_some(),
-                    source,
-                })?;
-            // Frames are written whole; waiting for more bytes only adds latency.
-            tcp.set_nodelay(true)?;
-            $crate::$connect(tcp, handshake, &config, proxy.as_ref()).await
+            $crate::connect_with::<$rt>(request, config).await
         }
 
         /// Runs the client handshake over a stream the caller connected (a proxy tunnel, a
@@ -104,16 +92,22 @@ macro_rules! adapter_api {
             request: impl IntoClientRequest,
             stream: S,
             config: ClientConfig,
-        ) -> Result<(WebSocketStream<S>, $crate::http::Response<()>), Error> {
+        ) -> Result<(WebSocketStream<$io<S>>, $crate::http::Response<()>), Error>
+        where
+            $io<S>: $crate::Transport,
+        {
             let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
-            $crate::client_handshake($crate::$io(stream), handshake, &config).await
+            $crate::client_handshake($io(stream), handshake, &config).await
         }
 
         /// Runs the server handshake on an accepted stream (TCP, or a rustls server stream),
         /// accepting any valid WebSocket request.
         pub async fn accept<S: $read + $write + Unpin>(
             stream: S,
-        ) -> Result<WebSocketStream<S>, Error> {
+        ) -> Result<WebSocketStream<$io<S>>, Error>
+        where
+            $io<S>: $crate::Transport,
+        {
             accept_with(stream, NoCallback, ServerConfig::default()).await
         }
 
@@ -124,18 +118,21 @@ macro_rules! adapter_api {
             stream: S,
             callback: C,
             config: ServerConfig,
-        ) -> Result<WebSocketStream<S>, Error> {
-            $crate::server_handshake($crate::$io(stream), callback, &config).await
+        ) -> Result<WebSocketStream<$io<S>>, Error>
+        where
+            $io<S>: $crate::Transport,
+        {
+            $crate::server_handshake($io(stream), callback, &config).await
         }
 
-        $crate::reconnect_api!($io);
+        $crate::reconnect_api!($rt);
 
         /// `split()` halves are nameable with this crate's aliases: a function taking
         /// `WebSocketSink<TcpStream>` accepts the half of an accepted TCP stream.
         #[cfg(test)]
         mod split_halves_are_nameable {
             fn server_halves(
-                ws: super::WebSocketStream<$tcp>,
+                ws: super::WebSocketStream<super::$io<$tcp>>,
             ) -> (super::WebSocketSink<$tcp>, super::WebSocketReader<$tcp>) {
                 ws.split()
             }

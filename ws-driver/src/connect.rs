@@ -1,20 +1,12 @@
 //! Client connection set-up over an already connected TCP stream: TLS to an `https://` proxy,
 //! the tunnel when a proxy is used (HTTP `CONNECT` or SOCKS5), TLS for `wss://`, then the
-//! opening handshake. The adapters only open the TCP connection (to the server or to the proxy)
-//! with their runtime.
+//! opening handshake. The runtime (see [`Runtime`](crate::Runtime)) only opens the TCP
+//! connection (to the server or to the proxy) and runs the TLS handshakes.
 
-// Without a runtime's I/O feature there is nothing to tunnel or connect over: the shared
-// helpers below are only used by `connect_tokio` / `connect_futures_io`.
-#![cfg_attr(
-    not(any(feature = "tokio", feature = "futures-io")),
-    allow(dead_code, unused_imports)
-)]
-
+use crate::config::{tls_server_name, ClientConfig};
 use crate::either::MaybeTls;
 use crate::error::Error;
-use crate::handshake::{
-    client_handshake_inner, tls_server_name, with_timeout, write_all, ClientConfig,
-};
+use crate::handshake::{client_handshake_inner, with_timeout, write_all};
 use crate::stream::WebSocketStream;
 use crate::tls::{handshake_failed, is_tls_error};
 use crate::transport::{Sleep, Transport};
@@ -45,9 +37,8 @@ pub fn host_port(host: &str, port: u16) -> String {
 }
 
 /// Where a client opens its TCP connection: the server, or the proxy that `config` selects for
-/// the handshake's URI (IPv6 literals without their brackets). The proxy, if any, is returned
-/// for `connect_tokio`/`connect_futures_io` (behind the `tokio`/`futures-io` features).
-pub fn connect_route(
+/// the handshake's URI (IPv6 literals without their brackets), and that proxy if any.
+pub(crate) fn connect_route(
     handshake: &ClientHandshake,
     config: &ClientConfig,
 ) -> Result<(String, u16, Option<Proxy>), Error> {
@@ -156,7 +147,7 @@ fn check_before_tls(leftover: &BytesMut) -> Result<(), Error> {
 /// the tunnel if `proxy` is given (`tcp` is then connected to the proxy), TLS by `start_tls`
 /// for `wss://`, then the client handshake. Running out of time while the proxy has not
 /// answered is [`Error::ProxyTimeout`]; a failed TLS handshake is [`Error::Tls`].
-async fn set_up<S, P, Q, G, GFut, F, Fut>(
+pub(crate) async fn set_up<S, P, Q, G, GFut, F, Fut>(
     tcp: S,
     sleep: Sleep,
     handshake: ClientHandshake,
@@ -223,102 +214,4 @@ where
         }
         (result, _) => result,
     }
-}
-
-/// The hop to a proxy (or the server) over tokio: the TCP stream, or TLS over it to an
-/// `https://` proxy.
-#[cfg(feature = "tokio")]
-pub type TokioProxyStream<S> = tokio_util::either::Either<S, tokio_rustls::client::TlsStream<S>>;
-
-/// A tokio client transport: plain or rustls, over the [hop](TokioProxyStream) to the server.
-#[cfg(feature = "tokio")]
-pub type TokioClientTransport<S> = MaybeTls<
-    crate::TokioIo<TokioProxyStream<S>>,
-    crate::TokioIo<tokio_rustls::client::TlsStream<TokioProxyStream<S>>>,
->;
-
-/// Over a connected tokio stream: TLS to an `https://` proxy, the tunnel if `proxy` is given
-/// (the stream is then connected to the proxy), TLS for `wss://`, then the client handshake,
-/// all within `config.handshake_timeout`.
-#[cfg(feature = "tokio")]
-pub async fn connect_tokio<S>(
-    tcp: S,
-    handshake: ClientHandshake,
-    config: &ClientConfig,
-    proxy: Option<&Proxy>,
-) -> Result<(WebSocketStream<TokioClientTransport<S>>, http::Response<()>), Error>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    use tokio_util::either::Either;
-    let connector = tokio_rustls::TlsConnector::from(config.tls_config());
-    let proxy_connector = tokio_rustls::TlsConnector::from(config.proxy_tls_config());
-    set_up(
-        tcp,
-        crate::transport::tokio_sleep(config.handshake_timeout),
-        handshake,
-        config,
-        proxy,
-        |name, tcp| async move {
-            Ok(crate::TokioIo(match name {
-                Some(name) => Either::Right(proxy_connector.connect(name, tcp).await?),
-                None => Either::Left(tcp),
-            }))
-        },
-        |name, io| async move { Ok(crate::TokioIo(connector.connect(name, io.0).await?)) },
-    )
-    .await
-}
-
-/// The hop to a proxy (or the server) over futures-io: the TCP stream, or TLS over it to an
-/// `https://` proxy.
-#[cfg(feature = "futures-io")]
-pub type FuturesProxyStream<S> =
-    futures_util::future::Either<S, futures_rustls::client::TlsStream<S>>;
-
-/// A futures-io client transport (async-std, smol): plain or rustls, over the
-/// [hop](FuturesProxyStream) to the server.
-#[cfg(feature = "futures-io")]
-pub type FuturesClientTransport<S> = MaybeTls<
-    crate::FuturesIo<FuturesProxyStream<S>>,
-    crate::FuturesIo<futures_rustls::client::TlsStream<FuturesProxyStream<S>>>,
->;
-
-/// Over a connected futures-io stream: TLS to an `https://` proxy, the tunnel if `proxy` is
-/// given (the stream is then connected to the proxy), TLS for `wss://`, then the client
-/// handshake, all within `config.handshake_timeout`.
-#[cfg(feature = "futures-io")]
-pub async fn connect_futures_io<S>(
-    tcp: S,
-    handshake: ClientHandshake,
-    config: &ClientConfig,
-    proxy: Option<&Proxy>,
-) -> Result<
-    (
-        WebSocketStream<FuturesClientTransport<S>>,
-        http::Response<()>,
-    ),
-    Error,
->
-where
-    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin,
-{
-    use futures_util::future::Either;
-    let connector = futures_rustls::TlsConnector::from(config.tls_config());
-    let proxy_connector = futures_rustls::TlsConnector::from(config.proxy_tls_config());
-    set_up(
-        tcp,
-        crate::transport::futures_sleep(config.handshake_timeout),
-        handshake,
-        config,
-        proxy,
-        |name, tcp| async move {
-            Ok(crate::FuturesIo(match name {
-                Some(name) => Either::Right(proxy_connector.connect(name, tcp).await?),
-                None => Either::Left(tcp),
-            }))
-        },
-        |name, io| async move { Ok(crate::FuturesIo(connector.connect(name, io.0).await?)) },
-    )
-    .await
 }

@@ -1,5 +1,6 @@
 //! The shared driving logic: moves bytes between a [`Transport`] and a protocol [`Connection`].
 
+use crate::config::StreamConfig;
 use crate::error::Error;
 use crate::transport::{Sleep, Transport};
 use futures_util::task::{waker, ArcWake, AtomicWaker};
@@ -10,47 +11,6 @@ use std::time::{Duration, Instant};
 use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next};
 
 mod flow;
-
-/// Settings of an established WebSocket stream.
-///
-/// Limits and deadlines (keepalive, idle, closing handshake) are the protocol core's: the async
-/// layer only arms the runtime's timer for the deadline the core names. The stream must be
-/// polled (usually by a task reading it) for deadlines to be acted on.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct StreamConfig {
-    /// The protocol core's limits, switches and deadlines.
-    pub protocol: ws_proto::Config,
-}
-
-impl StreamConfig {
-    /// Sets the protocol core's settings.
-    pub fn protocol(mut self, protocol: ws_proto::Config) -> Self {
-        self.protocol = protocol;
-        self
-    }
-
-    /// Sets the core's [`close_timeout`](ws_proto::Config::close_timeout): how long the
-    /// closing handshake may take before the transport is closed regardless.
-    pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.protocol.close_timeout = timeout;
-        self
-    }
-
-    /// Sets the core's keepalive: a ping after `interval` without receiving anything (`None`
-    /// turns it off), and the connection fails if nothing arrives within `timeout` after it.
-    pub fn keepalive(mut self, interval: Option<Duration>, timeout: Duration) -> Self {
-        self.protocol.keepalive_interval = interval;
-        self.protocol.keepalive_timeout = timeout;
-        self
-    }
-
-    /// Sets the core's [`idle_timeout`](ws_proto::Config::idle_timeout).
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.protocol.idle_timeout = timeout;
-        self
-    }
-}
 
 /// Wakes both the reading and the writing task: either may be waiting on the transport, and a
 /// transport keeps one waker per direction, which the other task may have replaced.
@@ -281,7 +241,7 @@ impl<T: Transport> Driver<T> {
                     return Poll::Ready(Some(Ok(message)));
                 }
                 Ok(Some(Event::Frame(frame))) => {
-                    // Driver connections always reassemble; see `new_connection`.
+                    // Streams run with reassembly on (`StreamConfig::check`).
                     debug_assert!(false, "unexpected frame event {frame:?}");
                     continue;
                 }

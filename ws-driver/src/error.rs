@@ -94,6 +94,13 @@ pub enum Error {
     /// The URL cannot be connected to (unsupported scheme, bad host name for TLS, ...).
     #[error("invalid URL: {0}")]
     Url(String),
+    /// The stream settings turn message reassembly off
+    /// ([`ws_proto::Config::reassemble`]), but a `WebSocketStream` yields whole messages.
+    #[error(
+        "the stream settings turn message reassembly off, which a WebSocketStream cannot run \
+         with: leave ws_proto::Config::reassemble on (the default)"
+    )]
+    ReassembleOff,
     /// The opening handshake did not finish in time.
     #[error("the opening handshake timed out")]
     HandshakeTimeout,

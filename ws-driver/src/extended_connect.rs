@@ -4,8 +4,9 @@
 //! [`ws_proto`] connection, over the HTTP/2 stream as its transport.
 
 use crate::accept::{accept_validated, Accepted};
+use crate::config::{ClientConfig, ServerConfig};
 use crate::error::Error;
-use crate::handshake::{client_deflate, offer_deflate, ClientConfig, ServerConfig};
+use crate::handshake::{client_deflate, offer_deflate};
 use crate::stream::WebSocketStream;
 use crate::transport::Transport;
 use http::{Request, Response};
@@ -64,7 +65,7 @@ impl ExtendedConnect {
     ) -> Result<WebSocketStream<T>, Error> {
         let negotiated = self.handshake.check_extended_connect_response(response)?;
         let deflate = client_deflate(&negotiated.extensions, config)?;
-        let mut ws = WebSocketStream::from_transport(io, Role::Client, &config.stream, &[]);
+        let mut ws = WebSocketStream::from_transport(io, Role::Client, &config.stream, &[])?;
         if let Some(codec) = deflate {
             ws.set_extension(codec);
         }

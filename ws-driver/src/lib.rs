@@ -1,17 +1,19 @@
 //! The runtime-agnostic async layer shared by `ws-tokio`, `ws-async-std` and `ws-smol`.
 //!
 //! It drives the sans-IO cores ([`ws_proto`] and [`ws_handshake`]) over any byte
-//! [`Transport`]: the adapters only implement that trait for their runtime's I/O types (see
-//! `TokioIo` and `FuturesIo`, behind the `tokio` and `futures-io` features) and open
-//! sockets. [`WebSocketStream`], its split halves, the handshake drivers and the error type
-//! live here, once.
+//! [`Transport`], and depends on no async runtime: each adapter crate implements [`Runtime`]
+//! (a timer, TCP connections, TLS over them) and [`Transport`] (its byte streams, half-closing
+//! with FIN) for its runtime, in its own crate. [`WebSocketStream`], its split halves, the
+//! handshake drivers, connecting (proxies included) and the error type live here, once.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod accept;
 mod adapter;
+mod config;
 mod connect;
+mod deflate;
 mod driver;
 mod either;
 mod error;
@@ -19,6 +21,7 @@ mod extended_connect;
 mod handshake;
 mod limits;
 pub mod reconnect;
+mod runtime;
 mod sending;
 mod split;
 mod stream;
@@ -26,29 +29,19 @@ mod tls;
 mod transport;
 
 pub use accept::{accept_request, Accepted};
-pub use connect::{connect_addr, connect_route, host_port};
-#[cfg(feature = "futures-io")]
-#[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
-pub use connect::{connect_futures_io, FuturesClientTransport, FuturesProxyStream};
-#[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use connect::{connect_tokio, TokioClientTransport, TokioProxyStream};
-pub use driver::StreamConfig;
+pub use config::{tls_server_name, ClientConfig, ServerConfig, StreamConfig};
+#[doc(hidden)]
+pub use connect::{connect_addr, host_port};
 pub use either::MaybeTls;
 pub use error::Error;
 pub use extended_connect::{accept_extended_connect, ExtendedConnect};
-pub use handshake::{
-    client_handshake, server_handshake, tls_server_name, ClientConfig, ServerConfig,
-};
+pub use handshake::{client_handshake, server_handshake};
+pub use runtime::{connect_with, ClientTransport, Runtime, RuntimeFuture};
 pub use split::{WebSocketReader, WebSocketSink};
 pub use stream::WebSocketStream;
 pub use tls::{crypto_provider, default_tls_config, TlsFailure};
-#[cfg(feature = "futures-io")]
-#[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
-pub use transport::FuturesIo;
-#[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use transport::TokioIo;
+#[doc(hidden)]
+pub use transport::{poll_read_futures_io, read_reserve};
 pub use transport::{Sleep, Transport};
 
 pub use http;

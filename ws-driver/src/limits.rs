@@ -1,8 +1,8 @@
 //! One-call shortcuts for the protocol core's size limits on every settings type, so that
 //! `ServerConfig::default().max_message_size(n)` replaces three nested builders.
 
-use crate::driver::StreamConfig;
-use crate::handshake::{ClientConfig, ServerConfig};
+use crate::config::StreamConfig;
+use crate::config::{ClientConfig, ServerConfig};
 
 /// Generates the limit shortcuts for a settings type; `$protocol` reaches its
 /// [`ws_proto::Config`] from `self`.

@@ -1,6 +1,7 @@
 //! `WebSocketStream`: a `Stream` of received messages and a `Sink` of messages to send.
 
-use crate::driver::{new_connection, Driver, StreamConfig};
+use crate::config::StreamConfig;
+use crate::driver::{new_connection, Driver};
 use crate::error::Error;
 use crate::sending::{close_outcome, poll_feed, poll_send};
 use crate::split::{split, WebSocketReader, WebSocketSink};
@@ -35,12 +36,20 @@ pub struct WebSocketStream<T> {
 impl<T: Transport> WebSocketStream<T> {
     /// Wraps a transport on which the opening handshake is already done, with `leftover`
     /// bytes read past the handshake (frames may follow it in the same read).
-    pub fn from_transport(io: T, role: Role, config: &StreamConfig, leftover: &[u8]) -> Self {
+    ///
+    /// Fails with [`Error::ReassembleOff`] if `config` turns message reassembly off.
+    pub fn from_transport(
+        io: T,
+        role: Role,
+        config: &StreamConfig,
+        leftover: &[u8],
+    ) -> Result<Self, Error> {
+        config.check()?;
         let mut conn = new_connection(role, config);
         conn.receive(leftover);
-        WebSocketStream {
+        Ok(WebSocketStream {
             driver: Driver::new(io, conn),
-        }
+        })
     }
 
     /// Installs the extension negotiated in the handshake (see

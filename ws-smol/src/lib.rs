@@ -4,8 +4,9 @@
 //! [`accept`] runs the server handshake on any byte stream, including a TLS one. Both give a
 //! WebSocket stream: a `futures::Stream` of received [`Message`]s and a `futures::Sink` of
 //! messages to send, with `send`, `recv`, `close` and `split`. The protocol lives in
-//! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-driver`, shared by every
-//! runtime adapter: this crate only names smol's socket and I/O types.
+//! [`ws_proto`] and [`ws_handshake`](mod@ws_handshake), the async driving logic in `ws-driver`,
+//! shared by every runtime adapter: this crate only binds it to smol's timer, sockets and
+//! I/O types ([`Smol`], [`SmolIo`]).
 //!
 //! # Accept, connect, close
 //!
@@ -229,12 +230,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod runtime;
+
+pub use ws_driver::{http, ws_handshake, ws_proto};
+
+pub use runtime::{ProxyStream, Smol, SmolIo};
+
 ws_driver::adapter_api! {
     runtime: "smol",
-    io: FuturesIo,
+    rt: Smol,
+    io: SmolIo,
     read: futures_io::AsyncRead,
     write: futures_io::AsyncWrite,
     tcp: smol::net::TcpStream,
-    transport: FuturesClientTransport,
-    connect: connect_futures_io,
 }

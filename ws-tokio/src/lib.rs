@@ -4,8 +4,9 @@
 //! [`accept`] runs the server handshake on any byte stream, including a TLS one. Both give a
 //! WebSocket stream: a `futures::Stream` of received [`Message`]s and a `futures::Sink` of
 //! messages to send, with `send`, `recv`, `close` and `split`. The protocol lives in
-//! [`ws_proto`] and [`ws_handshake`], the async driving logic in `ws-driver`, shared by every
-//! runtime adapter: this crate only names tokio's socket and I/O types.
+//! [`ws_proto`] and [`ws_handshake`](mod@ws_handshake), the async driving logic in `ws-driver`,
+//! shared by every runtime adapter: this crate only binds it to tokio's timer, sockets and
+//! I/O types ([`Tokio`], [`TokioIo`]).
 //!
 //! # Accept, connect, close
 //!
@@ -269,12 +270,17 @@ pub mod upgrade;
 #[cfg(feature = "hyper")]
 mod upgraded;
 
+mod runtime;
+
+pub use ws_driver::{http, ws_handshake, ws_proto};
+
+pub use runtime::{ProxyStream, Tokio, TokioIo};
+
 ws_driver::adapter_api! {
     runtime: "tokio",
+    rt: Tokio,
     io: TokioIo,
     read: tokio::io::AsyncRead,
     write: tokio::io::AsyncWrite,
     tcp: tokio::net::TcpStream,
-    transport: TokioClientTransport,
-    connect: connect_tokio,
 }

@@ -95,7 +95,7 @@ fn connect_protocol<B>(request: &Request<B>) -> Option<&str> {
 }
 
 /// The WebSocket stream over a connection hyper handed over.
-pub type HyperWebSocket = crate::WebSocketStream<HyperIo>;
+pub type HyperWebSocket = crate::WebSocketStream<crate::TokioIo<HyperIo>>;
 
 /// An upgrade request that was refused, with the response to return from the service.
 #[derive(Debug, thiserror::Error)]
@@ -202,8 +202,8 @@ impl Future for HyperUpgrade {
         let Some(accepted) = self.accepted.take() else {
             return Poll::Ready(Err(Error::ConnectionClosed));
         };
-        let io = ws_driver::TokioIo(HyperIo::new(upgraded));
-        Poll::Ready(Ok(accepted.into_stream(io, &[])))
+        let io = crate::TokioIo(HyperIo::new(upgraded));
+        Poll::Ready(accepted.into_stream(io, &[]))
     }
 }
 

@@ -6,14 +6,14 @@
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use ws_tokio::{CloseCode, CloseFrame, WebSocketStream};
+use ws_tokio::{CloseCode, CloseFrame, TokioIo, WebSocketStream};
 
 /// How long shutdown waits for all clients together.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Echoes until the client leaves or shutdown is announced, then closes with 1001.
 async fn serve(
-    mut ws: WebSocketStream<tokio::net::TcpStream>,
+    mut ws: WebSocketStream<TokioIo<tokio::net::TcpStream>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {

@@ -306,7 +306,11 @@ impl Server {
 
     /// Relays the member's messages to the room and the room's events to the member, until
     /// either side ends. The member leaves the room when `me` is dropped, at the end.
-    async fn session(&self, ws: ws_tokio::WebSocketStream<Rewind<TcpStream>>, mut me: Membership) {
+    async fn session(
+        &self,
+        ws: ws_tokio::WebSocketStream<ws_tokio::TokioIo<Rewind<TcpStream>>>,
+        mut me: Membership,
+    ) {
         let (mut sink, mut reader) = ws.split();
         let name = me.name().to_string();
         let kicked = me.take_kicked();

@@ -46,7 +46,9 @@ pub async fn expect_close<T: ws_driver::Transport>(
 
 /// Joins the chat at `addr` as "slow", without compression and with a 4 KiB receive buffer, so
 /// that the server's writes back up soon once the test stops reading it.
-pub async fn slow_member(addr: SocketAddr) -> ws_tokio::WebSocketStream<tokio::net::TcpStream> {
+pub async fn slow_member(
+    addr: SocketAddr,
+) -> ws_tokio::WebSocketStream<ws_tokio::TokioIo<tokio::net::TcpStream>> {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let tcp = socket.connect(addr).await.unwrap();

@@ -50,8 +50,8 @@ pub use events::Events;
 pub use policy::{is_retryable, should_reconnect, DisconnectReason, Event, ReconnectError};
 pub use queue::{QueuePolicy, Sender};
 
+use crate::config::ClientConfig;
 use crate::error::Error;
-use crate::handshake::ClientConfig;
 use crate::stream::WebSocketStream;
 use crate::transport::{Sleep, Transport};
 use futures_core::future::BoxFuture;
@@ -74,33 +74,12 @@ pub trait Connector: Send + Sync + 'static {
     fn sleep(&self, duration: Duration) -> Sleep;
 }
 
-/// The runtime timer behind a transport wrapper, usable without a connection (for the adapters'
-/// [`Connector`]s).
-pub trait Timer {
-    /// Sleeps for `duration` on the runtime's timer.
-    fn sleep(duration: Duration) -> Sleep;
-}
-
-#[cfg(feature = "tokio")]
-impl<S> Timer for crate::TokioIo<S> {
-    fn sleep(duration: Duration) -> Sleep {
-        crate::transport::tokio_sleep(duration)
-    }
-}
-
-#[cfg(feature = "futures-io")]
-impl<S> Timer for crate::FuturesIo<S> {
-    fn sleep(duration: Duration) -> Sleep {
-        crate::transport::futures_sleep(duration)
-    }
-}
-
 /// The reconnecting-client part of [`adapter_api!`](crate::adapter_api): a [`Connector`] from
 /// the adapter's `connect_with` and timer, and the `ReconnectingClient` alias.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! reconnect_api {
-    ($io:ident) => {
+    ($rt:ty) => {
         pub use $crate::reconnect::{
             Backoff, DisconnectReason, Event as ReconnectEvent, Events as ReconnectEvents, Jitter,
             QueuePolicy, ReconnectError, Sender as ReconnectSender,
@@ -123,7 +102,7 @@ macro_rules! reconnect_api {
             }
 
             fn sleep(&self, duration: ::std::time::Duration) -> $crate::Sleep {
-                <$crate::$io<()> as $crate::reconnect::Timer>::sleep(duration)
+                <$rt as $crate::Runtime>::sleep(duration)
             }
         }
 

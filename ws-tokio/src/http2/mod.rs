@@ -30,6 +30,7 @@ mod io;
 
 pub use io::H2Stream;
 
+use crate::TokioIo;
 use crate::{http, ClientConfig, Error, WebSocketStream};
 use bytes::Bytes;
 use std::pin::Pin;
@@ -39,7 +40,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use ws_driver::ws_handshake::{ClientHandshake, IntoClientRequest, WEBSOCKET_PROTOCOL};
-use ws_driver::{ExtendedConnect, TokioIo};
+use ws_driver::ExtendedConnect;
 
 /// The HTTP/2 flow-control window of each WebSocket's stream: how far the server may send
 /// ahead of what the application has read.
@@ -49,11 +50,11 @@ pub const STREAM_WINDOW: u32 = 256 * 1024;
 pub const CONNECTION_WINDOW: u32 = 64 * STREAM_WINDOW;
 
 /// A WebSocket opened by [`Http2Connection::open`]: over one HTTP/2 stream.
-pub type Http2WebSocket = WebSocketStream<H2Stream>;
+pub type Http2WebSocket = WebSocketStream<TokioIo<H2Stream>>;
 
 /// A WebSocket opened by [`connect`]: over an HTTP/2 stream, or over HTTP/1.1 when the server
 /// did not allow HTTP/2.
-pub type WebSocket = WebSocketStream<Http2Io>;
+pub type WebSocket = WebSocketStream<TokioIo<Http2Io>>;
 
 /// Why a WebSocket over HTTP/2 could not be opened.
 #[derive(Debug, thiserror::Error)]
