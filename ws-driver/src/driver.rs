@@ -32,6 +32,14 @@ impl ArcWake for WakerProxy {
 /// sending is drained up to the close timeout (see `Driver::poll_linger`).
 const LINGER: Duration = Duration::from_millis(250);
 
+/// What a read of the transport brought (see `Driver::poll_read_input`).
+enum Input {
+    /// Bytes, appended to the core's read buffer.
+    Bytes,
+    /// The peer's end of input, now or before.
+    End,
+}
+
 /// A connection and its transport, driven by poll methods that both halves share.
 pub(crate) struct Driver<T> {
     io: T,
@@ -45,7 +53,8 @@ pub(crate) struct Driver<T> {
     shut_down: bool,
     /// How much longer to keep draining, once lingering started.
     linger: Option<Sleep>,
-    /// The peer closed its side of the transport (end of file, or an error while closing).
+    /// The peer's input has ended (end of file, or a read error): the transport is not read
+    /// again (see `poll_read_input`).
     peer_eof: bool,
     /// The transport was shut down (or failed): the stream has ended.
     finished: bool,
@@ -195,12 +204,12 @@ impl<T: Transport> Driver<T> {
         let waker = self.proxy_waker.clone();
         let mut cx = Context::from_waker(&waker);
         while !self.peer_eof && self.conn.timed_out().is_none() {
-            let buf = self.conn.read_buffer();
-            buf.clear();
-            match self.io.poll_read_buf(&mut cx, buf) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => self.peer_eof = true,
+            self.conn.read_buffer().clear();
+            match self.poll_read_input() {
+                // The peer closed its side (or reset the connection): done.
+                Poll::Ready(Ok(Input::End) | Err(_)) => {}
                 // Still sending: the quiet period starts again.
-                Poll::Ready(Ok(_)) => self.linger = None,
+                Poll::Ready(Ok(Input::Bytes)) => self.linger = None,
                 Poll::Pending => {
                     let io = &self.io;
                     let linger = self.linger.get_or_insert_with(|| io.sleep(LINGER));
@@ -262,46 +271,52 @@ impl<T: Transport> Driver<T> {
             if self.poll_closing().is_ready() {
                 return Poll::Ready(self.failure.take().map(Err));
             }
-            // After the peer's end of input there is nothing more to read: while our output
-            // waits for the transport, wait for it (or a deadline) instead of reading the end
-            // again, which would spin and could starve the task that takes our output (hyper's
-            // HTTP/2 writer).
-            if written.is_pending() && (self.peer_eof || self.read_paused()) {
-                // Backpressure: see `flow.rs`. Deadlines still run.
-                if self.poll_deadlines() {
-                    continue;
-                }
-                return Poll::Pending;
-            }
-            let mut io_cx = Context::from_waker(&self.proxy_waker);
-            let buf = self.conn.read_buffer();
-            let read = self.io.poll_read_buf(&mut io_cx, buf);
-            let Poll::Ready(read) = read else {
-                // Deadlines are judged only once everything that arrived has been read, so a
-                // pong waiting in the socket is never mistaken for silence.
-                if self.poll_deadlines() {
-                    continue; // a keepalive ping to write, or a deadline to act on
-                }
-                return Poll::Pending;
+            // After the peer's end of input there is nothing more to read: what is left (our
+            // output, its flush, the shutdown, a deadline) wakes us through the transport or
+            // the timer. Backpressure (see `flow.rs`) leaves the peer's bytes unread too.
+            // Deadlines still run.
+            let read = if self.peer_eof || (written.is_pending() && self.read_paused()) {
+                Poll::Pending
+            } else {
+                self.poll_read_input()
             };
             match read {
-                Ok(0) => {
-                    self.peer_eof = true;
-                    self.conn.receive_eof();
-                }
-                Ok(_) => {}
-                Err(e) if self.conn.close_sent() => {
-                    // The peer reset the connection during the closing handshake.
-                    tracing::debug!(error = %e, "read error while closing");
-                    self.peer_eof = true;
-                    self.conn.receive_eof();
-                }
-                Err(e) => {
-                    self.finished = true;
-                    return Poll::Ready(Some(Err(Error::Io(e))));
-                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(Error::Io(e)))),
+                // Deadlines are judged only once everything that arrived has been read, so a
+                // pong waiting in the socket is never mistaken for silence.
+                Poll::Pending if self.poll_deadlines() => {} // a ping to write, a deadline to act on
+                Poll::Pending => return Poll::Pending,
             }
         }
+    }
+
+    /// Reads what the transport has into the core's read buffer: the one place the driver
+    /// reads. The peer's end of input is final: after end of file, or a read error (during the
+    /// closing handshake, a reset after the peer's close counts as its end), the transport is
+    /// never read again, on any path. Some transports answer every later read at once (hyper's
+    /// upgraded HTTP/2 stream), and re-reading the end spins and can starve the task that takes
+    /// our output. Any other read error ends the stream and is returned, once.
+    fn poll_read_input(&mut self) -> Poll<io::Result<Input>> {
+        if self.peer_eof {
+            return Poll::Ready(Ok(Input::End));
+        }
+        let mut cx = Context::from_waker(&self.proxy_waker);
+        match ready!(self.io.poll_read_buf(&mut cx, self.conn.read_buffer())) {
+            Ok(0) => {}
+            Ok(_) => return Poll::Ready(Ok(Input::Bytes)),
+            Err(e) if self.conn.close_sent() => {
+                tracing::debug!(error = %e, "read error while closing");
+            }
+            Err(e) => {
+                self.peer_eof = true;
+                self.finished = true;
+                return Poll::Ready(Err(e));
+            }
+        }
+        self.peer_eof = true;
+        self.conn.receive_eof();
+        Poll::Ready(Ok(Input::End))
     }
 
     /// The peer is not taking our bytes. Deadlines still run (a dead peer is dropped by the

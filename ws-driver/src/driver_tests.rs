@@ -13,12 +13,15 @@ use ws_proto::{BytesMut, Role, Timeout};
 enum Inbound {
     Bytes(Vec<u8>),
     Eof,
+    /// The read fails (a reset).
+    Fail,
 }
 
 /// What the driver did to the transport, in order.
 #[derive(Debug, PartialEq, Eq)]
 enum Did {
     Read(usize),
+    ReadFailed,
     Wrote(usize),
     Shutdown,
 }
@@ -33,7 +36,11 @@ struct Shared {
     /// Timers armed so far; the ones armed before the test last fired them are due.
     timers_armed: usize,
     timers_fired_at: usize,
-    /// The waker of the last read or write that returned Pending.
+    /// Flushes wait until the test clears this.
+    flush_blocked: bool,
+    /// The peer's input ended (end of file or a read error): a later read fails the test.
+    ended: bool,
+    /// The waker of the last read, write or flush that returned Pending.
     waker: Option<Waker>,
 }
 
@@ -56,6 +63,15 @@ impl Scripted {
     }
 
     /// Fires every timer armed so far (later ones wait for the next call).
+    /// Lets flushes complete, waking the one waiting.
+    fn unblock_flush(&self) {
+        let mut shared = self.with();
+        shared.flush_blocked = false;
+        if let Some(waker) = shared.waker.take() {
+            waker.wake();
+        }
+    }
+
     fn fire_timers(&self) {
         let mut shared = self.with();
         shared.timers_fired_at = shared.timers_armed;
@@ -91,6 +107,11 @@ impl Transport for Scripted {
         buf: &mut BytesMut,
     ) -> Poll<io::Result<usize>> {
         let mut shared = self.with();
+        assert!(
+            !shared.ended,
+            "read again after the peer's end of input: {:?}",
+            shared.log
+        );
         match shared.inbound.pop_front() {
             Some(Inbound::Bytes(bytes)) => {
                 buf.extend_from_slice(&bytes);
@@ -98,8 +119,14 @@ impl Transport for Scripted {
                 Poll::Ready(Ok(bytes.len()))
             }
             Some(Inbound::Eof) => {
+                shared.ended = true;
                 shared.log.push(Did::Read(0));
                 Poll::Ready(Ok(0))
+            }
+            Some(Inbound::Fail) => {
+                shared.ended = true;
+                shared.log.push(Did::ReadFailed);
+                Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
             }
             None => {
                 shared.waker = Some(cx.waker().clone());
@@ -133,7 +160,12 @@ impl Transport for Scripted {
         Poll::Ready(Ok(n))
     }
 
-    fn poll_flush(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut shared = self.with();
+        if shared.flush_blocked {
+            shared.waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
         Poll::Ready(Ok(()))
     }
 
@@ -181,6 +213,19 @@ impl Harness {
     fn next(&mut self) -> Poll<Option<Result<Message, Error>>> {
         let mut cx = Context::from_waker(&self.waker);
         self.driver.poll_next_message(&mut cx)
+    }
+
+    /// Queues `message` and writes it out, as the stream's `send` does.
+    fn send(&mut self, message: Message) -> Poll<Result<(), Error>> {
+        let mut cx = Context::from_waker(&self.waker);
+        ready!(self.driver.poll_ready(&mut cx))?;
+        self.driver.start_send(message)?;
+        self.driver.poll_flush(&mut cx)
+    }
+
+    fn flush(&mut self) -> Poll<Result<(), Error>> {
+        let mut cx = Context::from_waker(&self.waker);
+        self.driver.poll_flush(&mut cx)
     }
 
     fn close(&mut self) -> Poll<Result<(), Error>> {
@@ -386,4 +431,59 @@ fn a_zero_close_deadline_ends_a_blocked_close_without_waiting_for_the_peer() {
     );
     assert!(h.io.took().is_empty());
     assert!(matches!(h.next(), Poll::Ready(None)));
+}
+
+#[test]
+fn the_peers_end_of_input_is_not_read_again_while_our_flush_waits() {
+    // WebSocket over HTTP/2 behind hyper: its writer task flushes our output, so a flush can
+    // wait while the browser has answered our close and ended its stream. Reading the end
+    // again at once spun and starved that task (the scripted transport fails the test then).
+    let mut h = Harness::new(Role::Server, quiet());
+    h.io.with().flush_blocked = true;
+    assert!(h.close().is_pending(), "the close waits for its flush");
+    h.io.peer(Inbound::Bytes(from_peer(
+        Role::Server,
+        Message::Close(None),
+    )));
+    h.io.peer(Inbound::Eof);
+    assert!(matches!(
+        h.next(),
+        Poll::Ready(Some(Ok(Message::Close(None))))
+    ));
+    assert!(h.next().is_pending(), "the shutdown waits for the flush");
+    assert!(h.next().is_pending(), "still waiting, without reading");
+    assert!(!h.io.shut_down());
+    let before = h.wakes();
+    h.io.unblock_flush();
+    assert!(h.wakes() > before, "the flush wakes the reading task");
+    assert!(matches!(h.next(), Poll::Ready(None)));
+    assert!(h.io.shut_down());
+    assert!(matches!(h.close(), Poll::Ready(Ok(()))));
+    let log = &h.io.with().log;
+    assert_eq!(
+        log.iter().filter(|d| matches!(d, Did::Read(_))).count(),
+        2,
+        "the close, then the end, each read once: {log:?}"
+    );
+}
+
+#[test]
+fn a_read_error_while_our_write_waits_ends_the_stream_without_reading_again() {
+    let mut h = Harness::new(Role::Server, quiet());
+    h.io.with().write_room = Some(0);
+    h.io.peer(Inbound::Fail);
+    // The blocked write reads the peer meanwhile, finds the transport broken, and gives up.
+    assert!(matches!(
+        h.send(Message::text("hi")),
+        Poll::Ready(Err(Error::ConnectionClosed))
+    ));
+    // The reading side reports the read error once, without reading again.
+    assert!(matches!(
+        h.next(),
+        Poll::Ready(Some(Err(Error::Io(e)))) if e.kind() == io::ErrorKind::ConnectionReset
+    ));
+    assert!(matches!(h.next(), Poll::Ready(None)));
+    assert!(matches!(h.flush(), Poll::Ready(Ok(()))));
+    let log = &h.io.with().log;
+    assert_eq!(log[..], [Did::ReadFailed], "{log:?}");
 }

@@ -267,8 +267,6 @@ pub mod http2;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod upgrade;
-#[cfg(feature = "hyper")]
-mod upgraded;
 
 mod runtime;
 

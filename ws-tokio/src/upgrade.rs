@@ -68,9 +68,8 @@
 //! ```
 
 use crate::http::{Method, Request, Response, Version};
-pub use crate::upgraded::HyperIo;
 use crate::{Callback, Error, NoCallback, ServerConfig, ServerError};
-use hyper::upgrade::OnUpgrade;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -95,7 +94,7 @@ fn connect_protocol<B>(request: &Request<B>) -> Option<&str> {
 }
 
 /// The WebSocket stream over a connection hyper handed over.
-pub type HyperWebSocket = crate::WebSocketStream<crate::TokioIo<HyperIo>>;
+pub type HyperWebSocket = crate::WebSocketStream<crate::TokioIo<hyper_util::rt::TokioIo<Upgraded>>>;
 
 /// An upgrade request that was refused, with the response to return from the service.
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +201,8 @@ impl Future for HyperUpgrade {
         let Some(accepted) = self.accepted.take() else {
             return Poll::Ready(Err(Error::ConnectionClosed));
         };
-        let io = crate::TokioIo(HyperIo::new(upgraded));
+        // Used as it is: the driver never reads it again after its end of input.
+        let io = crate::TokioIo(hyper_util::rt::TokioIo::new(upgraded));
         Poll::Ready(accepted.into_stream(io, &[]))
     }
 }

@@ -16,7 +16,7 @@
 use super::Driver;
 use crate::error::Error;
 use crate::transport::Transport;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use ws_proto::{Event, Message};
 
 impl<T: Transport> Driver<T> {
@@ -34,7 +34,6 @@ impl<T: Transport> Driver<T> {
     pub(super) fn read_while_writing(&mut self) -> bool {
         self.written_unchecked = 0;
         let answering_ours = self.conn.close_sent();
-        let mut cx = Context::from_waker(&self.proxy_waker);
         while self.stash.is_none() && self.failure.is_none() && !self.finished {
             match self.conn.next_event() {
                 Ok(Some(Event::Message(message))) => {
@@ -59,14 +58,15 @@ impl<T: Transport> Driver<T> {
             if self.peer_eof || !self.conn.wants_read() {
                 break;
             }
-            match self.io.poll_read_buf(&mut cx, self.conn.read_buffer()) {
-                Poll::Ready(Ok(0)) => {
-                    self.peer_eof = true;
-                    self.conn.receive_eof();
-                }
+            match self.poll_read_input() {
                 Poll::Ready(Ok(_)) => {}
-                // A broken transport fails the write too; the reading side reports it.
-                Poll::Ready(Err(_)) | Poll::Pending => break,
+                // The stream has ended: the reading side reports the error.
+                Poll::Ready(Err(e)) => {
+                    self.failure = Some(Error::Io(e));
+                    self.proxy.read.wake();
+                    break;
+                }
+                Poll::Pending => break,
             }
         }
         self.finished
