@@ -21,7 +21,7 @@ use ws_handshake::{
     accept_key, deflate_check_response, deflate_offer, ClientError, ClientHandshake, ClientStatus,
     DeflateOptions, PERMESSAGE_DEFLATE,
 };
-use ws_proto::{BytesMut, DeflateConfig, Extension as _, PerMessageDeflate, Role};
+use ws_proto::{BytesMut, Extension as _, PerMessageDeflate, Role};
 
 const PLACEHOLDER: &[u8] = b"{accept}";
 
@@ -105,11 +105,7 @@ fuzz_target!(|input: &[u8]| {
                     assert!(agreed.client_no_context_takeover);
                 }
                 // What was agreed works: our compressor's output inflates on the server side.
-                let mut config = DeflateConfig::default();
-                config.server_no_context_takeover = agreed.server_no_context_takeover;
-                config.client_no_context_takeover = agreed.client_no_context_takeover;
-                config.server_max_window_bits = agreed.server_max_window_bits;
-                config.client_max_window_bits = agreed.client_max_window_bits;
+                let mut config = agreed;
                 config.threshold = 0;
                 let mut ours = PerMessageDeflate::new(Role::Client, &config);
                 let mut theirs = PerMessageDeflate::new(Role::Server, &config);

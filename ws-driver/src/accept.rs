@@ -5,14 +5,13 @@
 
 use crate::config::ServerConfig;
 use crate::config::StreamConfig;
-use crate::deflate::{deflate_codec, deflate_element};
+use crate::deflate::{server_deflate, Codec};
 use crate::error::Error;
 use crate::stream::WebSocketStream;
 use crate::transport::Transport;
 use http::{Request, Response};
 use ws_handshake::{
-    deflate_check_response, deflate_negotiate, offered_extensions, Callback, DeflateOptions,
-    Negotiated, Refusal, PERMESSAGE_DEFLATE,
+    deflate_negotiate, offered_extensions, Callback, Negotiated, Refusal, PERMESSAGE_DEFLATE,
 };
 use ws_proto::Role;
 
@@ -21,7 +20,7 @@ use ws_proto::Role;
 #[derive(Debug)]
 pub struct Accepted {
     negotiated: Negotiated,
-    deflate: Option<Box<ws_proto::PerMessageDeflate>>,
+    deflate: Option<Codec>,
     stream: StreamConfig,
 }
 
@@ -69,13 +68,18 @@ pub(crate) fn accept_validated<C: Callback>(
     config: &ServerConfig,
 ) -> Result<(Response<()>, Accepted), Refusal> {
     // The application decides first; permessage-deflate is then negotiated from the server
-    // settings unless the application accepted it itself.
+    // settings unless the application accepted it itself. The negotiation's agreement goes
+    // to the codec as it is.
+    let mut agreed = None;
     let decide = |request: &Request<()>| {
         let accept = callback.on_request(request)?;
         Ok(match &config.deflate {
             Some(options) if !accept.has_extension(PERMESSAGE_DEFLATE) => {
                 match deflate_negotiate(options, &offered_extensions(request)) {
-                    Some((element, _)) => accept.extension(element),
+                    Some((element, agreement)) => {
+                        agreed = Some(agreement);
+                        accept.extension(element)
+                    }
                     None => accept,
                 }
             }
@@ -83,13 +87,7 @@ pub(crate) fn accept_validated<C: Callback>(
         })
     };
     let (response, negotiated) = ws_handshake::respond_head(request, decide)?;
-    let local = config.deflate.clone().unwrap_or_default();
-    // The response element carries every agreed parameter.
-    let deflate = deflate_element(&negotiated.extensions)
-        .ok()
-        .flatten()
-        .and_then(|element| deflate_check_response(&DeflateOptions::default(), element).ok())
-        .map(|agreed| deflate_codec(Role::Server, &agreed, &local));
+    let deflate = server_deflate(agreed, &negotiated.extensions, config);
     Ok((
         response,
         Accepted {
@@ -98,4 +96,57 @@ pub(crate) fn accept_validated<C: Callback>(
             stream: config.stream.clone(),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ws_handshake::{Accept, Extension, NoCallback};
+
+    fn request(offer: &str) -> Request<()> {
+        Request::builder()
+            .uri("/chat")
+            .header("host", "example.com")
+            .header("upgrade", "websocket")
+            .header("connection", "Upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-extensions", offer)
+            .body(())
+            .unwrap()
+    }
+
+    /// The codec's settings, as its `Debug` shows them.
+    fn codec(accepted: &Accepted) -> String {
+        format!("{:?}", accepted.deflate.as_ref().expect("a codec"))
+    }
+
+    #[test]
+    fn the_codec_runs_what_the_negotiation_agreed_not_what_the_response_says() {
+        // The client announces it resets its context: the response need not repeat it, and
+        // the server's inflater resets too. Reading the parameters back from the response
+        // lost this.
+        let offer = "permessage-deflate; client_no_context_takeover";
+        let (response, accepted) =
+            accept_request(&request(offer), NoCallback, &ServerConfig::default()).unwrap();
+        assert_eq!(
+            response.headers()["sec-websocket-extensions"],
+            "permessage-deflate"
+        );
+        assert!(codec(&accepted).contains("reset_decompress: true"));
+        assert!(codec(&accepted).contains("reset_compress: false"));
+    }
+
+    #[test]
+    fn an_element_the_callback_accepted_itself_sets_the_codec() {
+        let element = Extension::new(PERMESSAGE_DEFLATE).param("server_no_context_takeover", None);
+        let callback = |_: &Request<()>| Ok(Accept::new().extension(element));
+        let (_, accepted) = accept_request(
+            &request("permessage-deflate"),
+            callback,
+            &ServerConfig::default(),
+        )
+        .unwrap();
+        assert!(codec(&accepted).contains("reset_compress: true"));
+    }
 }

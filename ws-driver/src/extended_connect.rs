@@ -5,8 +5,8 @@
 
 use crate::accept::{accept_validated, Accepted};
 use crate::config::{ClientConfig, ServerConfig};
+use crate::deflate::{client_deflate, offer_deflate};
 use crate::error::Error;
-use crate::handshake::{client_deflate, offer_deflate};
 use crate::stream::WebSocketStream;
 use crate::transport::Transport;
 use http::{Request, Response};

@@ -1,7 +1,7 @@
 //! The opening handshake driven over a transport: client and server.
 
 use crate::config::{ClientConfig, ServerConfig};
-use crate::deflate::{deflate_codec, deflate_element};
+use crate::deflate::{client_deflate, offer_deflate};
 use crate::error::Error;
 use crate::stream::WebSocketStream;
 use crate::transport::Transport;
@@ -9,10 +9,7 @@ use bytes::BytesMut;
 use futures_util::future::{poll_fn, select, Either};
 use std::future::Future;
 use std::io;
-use ws_handshake::{
-    deflate_check_response, deflate_offer, Callback, ClientError, ClientHandshake, ClientStatus,
-    Extension, PERMESSAGE_DEFLATE,
-};
+use ws_handshake::{Callback, ClientHandshake, ClientStatus};
 use ws_proto::Role;
 
 pub(crate) async fn write_all<T: Transport>(io: &mut T, mut data: &[u8]) -> io::Result<()> {
@@ -97,33 +94,6 @@ pub(crate) async fn client_handshake_inner<T: Transport>(
             }
         }
     }
-}
-
-/// Adds the permessage-deflate offer of `config` unless the request already makes one.
-pub(crate) fn offer_deflate(
-    handshake: &mut ClientHandshake,
-    config: &ClientConfig,
-) -> Result<(), Error> {
-    if let Some(options) = &config.deflate {
-        if !handshake.offers_extension(PERMESSAGE_DEFLATE) {
-            handshake.offer_extension(&deflate_offer(options))?;
-        }
-    }
-    Ok(())
-}
-
-/// The client's codec for the extensions a server accepted (101 or 200), if it agreed to
-/// permessage-deflate.
-pub(crate) fn client_deflate(
-    extensions: &[Extension],
-    config: &ClientConfig,
-) -> Result<Option<Box<ws_proto::PerMessageDeflate>>, Error> {
-    let Some(element) = deflate_element(extensions).map_err(ClientError::from)? else {
-        return Ok(None);
-    };
-    let local = config.deflate.clone().unwrap_or_default();
-    let agreed = deflate_check_response(&local, element).map_err(ClientError::from)?;
-    Ok(Some(deflate_codec(Role::Client, &agreed, &local)))
 }
 
 /// Runs the server's opening handshake on an accepted transport (RFC 6455 §4.2), asking

@@ -1,7 +1,10 @@
 //! permessage-deflate negotiation (RFC 7692 §5, §7.1): the client's offer, the server's choice
-//! among offers, and the checks each side applies to the other's parameters.
+//! among offers, and the checks each side applies to the other's parameters. What both ends
+//! agreed on comes out as the protocol core's [`DeflateConfig`], ready for
+//! [`PerMessageDeflate::new`](ws_proto::PerMessageDeflate::new).
 
 use crate::extensions::Extension;
+use ws_proto::DeflateConfig;
 
 /// The extension token.
 pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
@@ -9,7 +12,8 @@ pub const PERMESSAGE_DEFLATE: &str = "permessage-deflate";
 /// This end's permessage-deflate preferences.
 ///
 /// For a client these form the offer; for a server, how it answers offers. The compression
-/// level and threshold are local and never sent.
+/// level and threshold are local and never sent: they are copied into the agreed
+/// [`DeflateConfig`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeflateOptions {
@@ -43,17 +47,24 @@ impl Default for DeflateOptions {
     }
 }
 
-/// What both ends settled on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DeflateAgreement {
-    /// The server resets its compression context after each message.
-    pub server_no_context_takeover: bool,
-    /// The client resets its compression context after each message.
-    pub client_no_context_takeover: bool,
-    /// The server's window, in bits.
-    pub server_max_window_bits: u8,
-    /// The client's window, in bits.
-    pub client_max_window_bits: u8,
+/// What both ends settled on, as the protocol core's settings: the agreed parameters, and this
+/// end's local level and threshold. The one place the handshake's result becomes a
+/// [`DeflateConfig`].
+fn agreed(
+    options: &DeflateOptions,
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: u8,
+    client_max_window_bits: u8,
+) -> DeflateConfig {
+    let mut config = DeflateConfig::default();
+    config.server_no_context_takeover = server_no_context_takeover;
+    config.client_no_context_takeover = client_no_context_takeover;
+    config.server_max_window_bits = server_max_window_bits;
+    config.client_max_window_bits = client_max_window_bits;
+    config.level = options.level;
+    config.threshold = options.threshold;
+    config
 }
 
 /// An offer or response with parameters RFC 7692 does not allow.
@@ -128,12 +139,13 @@ pub fn deflate_offer(options: &DeflateOptions) -> Extension {
     )
 }
 
-/// Client: checks the server's response to our offer (RFC 7692 §7.1); any violation must fail
-/// the connection.
+/// Client: checks the server's response to our offer (RFC 7692 §7.1) and gives what was
+/// agreed, with the local level and threshold of `options`; any violation must fail the
+/// connection.
 pub fn deflate_check_response(
     options: &DeflateOptions,
     response: &Extension,
-) -> Result<DeflateAgreement, DeflateError> {
+) -> Result<DeflateConfig, DeflateError> {
     let p = parse(response)?;
     if let (Some(asked), Some(got)) = (options.server_max_window_bits, p.server_max_window_bits) {
         if got > asked {
@@ -158,32 +170,43 @@ pub fn deflate_check_response(
         }
         Some(Some(bits)) => bits.min(options.client_max_window_bits.unwrap_or(15)),
     };
-    Ok(DeflateAgreement {
-        server_no_context_takeover: p.server_no_context_takeover,
-        client_no_context_takeover: p.client_no_context_takeover
-            || options.client_no_context_takeover,
-        server_max_window_bits: p.server_max_window_bits.unwrap_or(15),
-        client_max_window_bits: client_bits,
-    })
+    Ok(agreed(
+        options,
+        p.server_no_context_takeover,
+        p.client_no_context_takeover || options.client_no_context_takeover,
+        p.server_max_window_bits.unwrap_or(15),
+        client_bits,
+    ))
+}
+
+/// Server: what a permessage-deflate response element agrees to when the application wrote it
+/// itself (its [`Callback`](crate::Callback) accepted the extension) instead of
+/// [`deflate_negotiate`]: the parameters it names, RFC 7692's defaults for the others, and the
+/// local level and threshold of `options`.
+pub fn deflate_accepted(
+    options: &DeflateOptions,
+    element: &Extension,
+) -> Result<DeflateConfig, DeflateError> {
+    let mut local = DeflateOptions::default();
+    local.level = options.level;
+    local.threshold = options.threshold;
+    deflate_check_response(&local, element)
 }
 
 /// Server: picks the first acceptable permessage-deflate offer (RFC 7692 §5.1) and returns the
-/// response element and the agreement; offers with invalid or unsupported parameters are
-/// declined, as the RFC allows.
+/// response element and what was agreed, with the local level and threshold of `options`;
+/// offers with invalid or unsupported parameters are declined, as the RFC allows.
 pub fn deflate_negotiate(
     options: &DeflateOptions,
     offers: &[Extension],
-) -> Option<(Extension, DeflateAgreement)> {
+) -> Option<(Extension, DeflateConfig)> {
     offers
         .iter()
         .filter(|o| o.name == PERMESSAGE_DEFLATE)
         .find_map(|offer| accept_offer(options, offer))
 }
 
-fn accept_offer(
-    options: &DeflateOptions,
-    offer: &Extension,
-) -> Option<(Extension, DeflateAgreement)> {
+fn accept_offer(options: &DeflateOptions, offer: &Extension) -> Option<(Extension, DeflateConfig)> {
     let p = parse(offer).ok()?;
     let mut response = Extension::new(PERMESSAGE_DEFLATE);
     let server_no_context_takeover =
@@ -216,12 +239,13 @@ fn accept_offer(
     };
     Some((
         response,
-        DeflateAgreement {
+        agreed(
+            options,
             server_no_context_takeover,
-            client_no_context_takeover: client_no_context_takeover || p.client_no_context_takeover,
-            server_max_window_bits: server_bits,
-            client_max_window_bits: client_bits,
-        },
+            client_no_context_takeover || p.client_no_context_takeover,
+            server_bits,
+            client_bits,
+        ),
     ))
 }
 

@@ -50,7 +50,7 @@ mod tunnel;
 
 pub use client::{ClientError, ClientHandshake, ClientStatus, IntoClientRequest};
 pub use deflate::{
-    deflate_check_response, deflate_negotiate, deflate_offer, DeflateAgreement, DeflateError,
+    deflate_accepted, deflate_check_response, deflate_negotiate, deflate_offer, DeflateError,
     DeflateOptions, PERMESSAGE_DEFLATE,
 };
 pub use extensions::{format_extensions, parse_extensions, Extension, ExtensionParseError};
