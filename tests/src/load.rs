@@ -109,7 +109,9 @@ pub fn serve_counted<R: Runtime>(ended: mpsc::UnboundedSender<()>) -> SocketAddr
         })
     });
     // Keepalive off: the rounds are short, and a ping would be an unexpected message here.
-    let stream = ws_driver::StreamConfig::default().keepalive(None, Duration::from_secs(1));
+    let stream = ws_driver::StreamConfig::default()
+        .keepalive_interval(None)
+        .keepalive_timeout(Duration::from_secs(1));
     let config = ServerConfig::default().stream(stream);
     R::serve(
         ServeOptions {
@@ -128,9 +130,11 @@ async fn client<R: Runtime>(
     connected: mpsc::UnboundedSender<()>,
     go: futures::future::Shared<oneshot::Receiver<()>>,
 ) -> Result<u64, String> {
-    let config = ClientConfig::default()
-        .deflate(None)
-        .stream(ws_driver::StreamConfig::default().keepalive(None, Duration::from_secs(1)));
+    let config = ClientConfig::default().deflate(None).stream(
+        ws_driver::StreamConfig::default()
+            .keepalive_interval(None)
+            .keepalive_timeout(Duration::from_secs(1)),
+    );
     let url = format!("ws://{addr}/");
     let (mut ws, _) = within::<R, _>("connect", R::connect(request(&url), config))
         .await

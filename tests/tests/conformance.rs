@@ -10,7 +10,7 @@ use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions, TIMEO
 use ws_driver::ws_handshake::{Accept, ClientError, Reject};
 use ws_driver::{
     http, ClientConfig, CloseCode, CloseFrame, Error, Frame, Message, OpCode, ServerConfig,
-    StreamConfig, Transport, WebSocketStream,
+    Transport, WebSocketStream,
 };
 
 fn echo_server<R: Runtime>() -> String {
@@ -322,10 +322,7 @@ fn wss_echo<R: Runtime>() {
 
 fn message_over_limit_is_1009<R: Runtime>() {
     let options = ServeOptions {
-        config: ServerConfig::default().stream(
-            StreamConfig::default()
-                .protocol(ws_driver::ws_proto::Config::default().max_message_size(1000)),
-        ),
+        config: ServerConfig::default().max_message_size(1000),
         ..ServeOptions::default()
     };
     let addr = R::serve(options, echo_handler());
@@ -486,8 +483,9 @@ fn server_sends_fin_while_the_stream_is_held<R: Runtime>() {
 /// connection is made, instead of being overridden without a word.
 fn reassembly_off_is_refused<R: Runtime>() {
     let url = echo_server::<R>();
-    let protocol = ws_driver::ws_proto::Config::default().reassemble(false);
-    let config = ClientConfig::default().stream(StreamConfig::default().protocol(protocol));
+    // Only a whole core configuration assigned by hand can turn it off: no setter does.
+    let mut config = ClientConfig::default();
+    config.stream.protocol = ws_driver::ws_proto::Config::default().reassemble(false);
     R::block_on(async {
         match within::<R, _>("connect", R::connect(request(&url), config)).await {
             Err(Error::ReassembleOff) => {}

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 use tests::{echo_handler, request, within, Handler, Runtime, ServeOptions};
 use ws_driver::ws_handshake::DeflateOptions;
-use ws_driver::{ClientConfig, CloseCode, Message, ServerConfig, StreamConfig};
+use ws_driver::{ClientConfig, CloseCode, Message, ServerConfig};
 
 fn json_stream(n: usize) -> Vec<String> {
     (0..n)
@@ -130,9 +130,8 @@ fn declined_when_disabled<R: Runtime>() {
 }
 
 fn bomb_is_1009_and_others_are_served<R: Runtime>() {
-    let limit = ws_driver::ws_proto::Config::default().max_message_size(1 << 20);
     let options = ServeOptions {
-        config: ServerConfig::default().stream(StreamConfig::default().protocol(limit)),
+        config: ServerConfig::default().max_message_size(1 << 20),
         ..ServeOptions::default()
     };
     let (tx, mut rx) = mpsc::unbounded::<String>();

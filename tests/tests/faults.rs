@@ -93,7 +93,9 @@ fn setup<R: Runtime>(stream: StreamConfig) -> Setup {
 }
 
 fn quiet() -> StreamConfig {
-    StreamConfig::default().keepalive(None, SECOND)
+    StreamConfig::default()
+        .keepalive_interval(None)
+        .keepalive_timeout(SECOND)
 }
 
 /// Connects through the relay and echoes one message (so both sides last heard each other now).
@@ -153,7 +155,9 @@ fn client_keepalive_detects_a_stall<R: Runtime>() {
     R::block_on(async {
         let mut ws = connect::<R>(
             &setup.relay,
-            StreamConfig::default().keepalive(Some(interval), deadline),
+            StreamConfig::default()
+                .keepalive_interval(Some(interval))
+                .keepalive_timeout(deadline),
         )
         .await;
         setup.relay.stall();
@@ -176,7 +180,11 @@ fn client_keepalive_detects_a_stall<R: Runtime>() {
 /// deadline.
 fn server_keepalive_detects_a_stall<R: Runtime>() {
     let (interval, deadline) = (SECOND, SECOND);
-    let mut setup = setup::<R>(StreamConfig::default().keepalive(Some(interval), deadline));
+    let mut setup = setup::<R>(
+        StreamConfig::default()
+            .keepalive_interval(Some(interval))
+            .keepalive_timeout(deadline),
+    );
     R::block_on(async {
         let _ws = connect::<R>(&setup.relay, quiet()).await;
         setup.relay.stall();
@@ -257,7 +265,11 @@ async fn until_end<R: Runtime, T: Transport>(
 /// client sees that.
 fn half_open_paths_end_both_sides<R: Runtime>() {
     let (interval, deadline) = (SECOND, SECOND);
-    let mut setup = setup::<R>(StreamConfig::default().keepalive(Some(interval), deadline));
+    let mut setup = setup::<R>(
+        StreamConfig::default()
+            .keepalive_interval(Some(interval))
+            .keepalive_timeout(deadline),
+    );
     R::block_on(async {
         let mut ws = connect::<R>(&setup.relay, quiet()).await;
         setup.relay.stall();

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 use tests::fault::{FaultRelay, Faults};
 use tests::{request, within, Handler, Runtime, ServeOptions};
-use ws_driver::{ClientConfig, Message, ServerConfig, StreamConfig, Transport};
+use ws_driver::{ClientConfig, Message, ServerConfig, Transport};
 
 const MIB: usize = 1 << 20;
 
@@ -70,11 +70,10 @@ fn digest_handler<T: Transport + Send + 'static>() -> Handler<T> {
 
 /// A digest server behind a relay with `faults`, accepting 64 MiB messages in one frame.
 fn relay_to_server<R: Runtime>(faults: Faults) -> FaultRelay {
-    let limits = ws_driver::ws_proto::Config::default()
-        .max_message_size(65 * MIB)
-        .max_frame_size(65 * MIB);
     let options = ServeOptions {
-        config: ServerConfig::default().stream(StreamConfig::default().protocol(limits)),
+        config: ServerConfig::default()
+            .max_message_size(65 * MIB)
+            .max_frame_size(65 * MIB),
         ..ServeOptions::default()
     };
     FaultRelay::start(R::serve(options, digest_handler()), faults)

@@ -87,7 +87,9 @@ fn survives_stall_cut_and_blackhole<R: Reconnecting>() {
         },
     );
     let (tx, mut events) = mpsc::unbounded();
-    let stream = StreamConfig::default().keepalive(Some(KEEPALIVE), PONG_DEADLINE);
+    let stream = StreamConfig::default()
+        .keepalive_interval(Some(KEEPALIVE))
+        .keepalive_timeout(PONG_DEADLINE);
     let builder = Client::<R>::builder(format!("ws://{}/", relay.addr()).as_str())
         .config(ClientConfig::default().stream(stream))
         .attempt_timeout(ATTEMPT_TIMEOUT)

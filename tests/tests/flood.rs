@@ -155,7 +155,9 @@ fn an_echo_flood_is_back_pressured<R: Runtime>() {
 /// While the server does not read a flooder, its deadlines still run: a keepalive ping the
 /// flooder never lets through fails the connection, and the socket is closed.
 fn a_stalled_flooder_is_dropped_by_the_keepalive<R: Runtime>() {
-    let keepalive = StreamConfig::default().keepalive(Some(Duration::from_secs(1)), STALL);
+    let keepalive = StreamConfig::default()
+        .keepalive_interval(Some(Duration::from_secs(1)))
+        .keepalive_timeout(STALL);
     let config = ServerConfig::default().deflate(None).stream(keepalive);
     let server = measured_server::<R>(config);
     let start = Instant::now();

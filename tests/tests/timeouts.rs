@@ -90,14 +90,20 @@ fn next_seen<R: Runtime>(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
 
 /// A quiet client that answers pings stays connected: the server pings it on schedule.
 fn keepalive_keeps_a_quiet_peer<R: Runtime>() {
-    let stream = StreamConfig::default().keepalive(Some(50 * MS), Duration::from_secs(5));
+    let stream = StreamConfig::default()
+        .keepalive_interval(Some(50 * MS))
+        .keepalive_timeout(Duration::from_secs(5));
     let options = ServeOptions {
         config: server_with(stream),
         ..ServeOptions::default()
     };
     let addr = R::serve(options, echo_handler());
     R::block_on(async {
-        let config = ClientConfig::default().stream(StreamConfig::default().keepalive(None, MS));
+        let config = ClientConfig::default().stream(
+            StreamConfig::default()
+                .keepalive_interval(None)
+                .keepalive_timeout(MS),
+        );
         let (mut ws, _) = within::<R, _>(
             "connect",
             R::connect(request(&format!("ws://{addr}/")), config),
@@ -125,7 +131,9 @@ fn keepalive_keeps_a_quiet_peer<R: Runtime>() {
 /// A peer that stops answering is dropped once the pong deadline passes.
 fn keepalive_drops_a_dead_peer<R: Runtime>() {
     let (tx, mut rx) = mpsc::unbounded();
-    let stream = StreamConfig::default().keepalive(Some(50 * MS), 150 * MS);
+    let stream = StreamConfig::default()
+        .keepalive_interval(Some(50 * MS))
+        .keepalive_timeout(150 * MS);
     let options = ServeOptions {
         config: server_with(stream),
         ..ServeOptions::default()
@@ -156,7 +164,8 @@ fn keepalive_drops_a_dead_peer<R: Runtime>() {
 /// With an idle timeout, a silent connection is closed with 1001 Going Away.
 fn idle_timeout_closes_with_1001<R: Runtime>() {
     let stream = StreamConfig::default()
-        .keepalive(None, MS)
+        .keepalive_interval(None)
+        .keepalive_timeout(MS)
         .idle_timeout(Some(100 * MS));
     let options = ServeOptions {
         config: server_with(stream),
@@ -257,9 +266,11 @@ fn client_keepalive_reports_a_typed_timeout<R: Runtime>() {
         let _ = read_to_eof(&mut tcp);
     });
     R::block_on(async {
-        let config = ClientConfig::default()
-            .deflate(None)
-            .stream(StreamConfig::default().keepalive(Some(50 * MS), 150 * MS));
+        let config = ClientConfig::default().deflate(None).stream(
+            StreamConfig::default()
+                .keepalive_interval(Some(50 * MS))
+                .keepalive_timeout(150 * MS),
+        );
         let (mut ws, _) = within::<R, _>(
             "connect",
             R::connect(request(&format!("ws://{addr}/")), config),

@@ -12,11 +12,16 @@ use ws_handshake::{DeflateOptions, Proxy, ProxyError};
 ///
 /// Limits and deadlines (keepalive, idle, closing handshake) are the protocol core's: the async
 /// layer only arms the runtime's timer for the deadline the core names. The stream must be
-/// polled (usually by a task reading it) for deadlines to be acted on.
+/// polled (usually by a task reading it) for deadlines to be acted on. Set each with its
+/// setter, named as the core's ([`max_message_size`](Self::max_message_size),
+/// [`keepalive_interval`](Self::keepalive_interval), ...): [`ClientConfig`] and
+/// [`ServerConfig`] have the same ones.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct StreamConfig {
-    /// The protocol core's limits, switches and deadlines. A stream yields whole messages, so
+    /// The protocol core's limits, switches and deadlines, where their values live: set them
+    /// with this type's setters. Assign it only to install a whole core configuration made
+    /// elsewhere. A stream yields whole messages, so
     /// [`reassemble`](ws_proto::Config::reassemble) must stay on (the default): settings with
     /// it off are refused with [`Error::ReassembleOff`] before any connection is made.
     pub protocol: ws_proto::Config,
@@ -32,31 +37,25 @@ impl StreamConfig {
         }
     }
 
-    /// Sets the protocol core's settings.
+    /// Replaces all the protocol core's settings.
+    #[deprecated(
+        since = "0.1.0",
+        note = "set each limit with its setter on StreamConfig, ClientConfig or ServerConfig \
+                (`max_message_size`, `keepalive_interval`, ...); assign the `protocol` field \
+                to install a whole ws_proto::Config"
+    )]
     pub fn protocol(mut self, protocol: ws_proto::Config) -> Self {
         self.protocol = protocol;
         self
     }
 
-    /// Sets the core's [`close_timeout`](ws_proto::Config::close_timeout): how long the
-    /// closing handshake may take before the transport is closed regardless.
-    pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.protocol.close_timeout = timeout;
-        self
-    }
-
-    /// Sets the core's keepalive: a ping after `interval` without receiving anything (`None`
-    /// turns it off), and the connection fails if nothing arrives within `timeout` after it.
-    pub fn keepalive(mut self, interval: Option<Duration>, timeout: Duration) -> Self {
-        self.protocol.keepalive_interval = interval;
-        self.protocol.keepalive_timeout = timeout;
-        self
-    }
-
-    /// Sets the core's [`idle_timeout`](ws_proto::Config::idle_timeout).
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.protocol.idle_timeout = timeout;
-        self
+    /// Sets the keepalive ping interval and its answer deadline.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `keepalive_interval(interval)` and `keepalive_timeout(timeout)`"
+    )]
+    pub fn keepalive(self, interval: Option<Duration>, timeout: Duration) -> Self {
+        self.keepalive_interval(interval).keepalive_timeout(timeout)
     }
 }
 

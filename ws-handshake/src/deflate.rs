@@ -187,9 +187,11 @@ pub fn deflate_accepted(
     options: &DeflateOptions,
     element: &Extension,
 ) -> Result<DeflateConfig, DeflateError> {
-    let mut local = DeflateOptions::default();
-    local.level = options.level;
-    local.threshold = options.threshold;
+    let local = DeflateOptions {
+        level: options.level,
+        threshold: options.threshold,
+        ..DeflateOptions::default()
+    };
     deflate_check_response(&local, element)
 }
 

@@ -50,23 +50,23 @@
 //! # Settings and limits: `accept_with`, `connect_with`
 //!
 //! [`accept_with`] lets a callback accept or refuse each request, and takes a [`ServerConfig`];
-//! [`connect_with`] takes a [`ClientConfig`]. Both carry a [`StreamConfig`], whose
-//! [`protocol`](StreamConfig::protocol) holds the limits ([`ws_proto::Config`]). A message over
-//! `max_message_size` closes the connection with 1009:
+//! [`connect_with`] takes a [`ClientConfig`]. Each limit and deadline of the protocol core
+//! ([`ws_proto::Config`]) has one setter, named as the core's and the same on [`ClientConfig`],
+//! [`ServerConfig`] and [`StreamConfig`]. A message over `max_message_size` closes the
+//! connection with 1009:
 //!
 //! ```
 //! use std::time::Duration;
-//! use ws_smol::{http, ws_proto, Accept, ClientConfig, ClientError, CloseCode, Error, Message};
-//! use ws_smol::{Reject, ServerConfig, StreamConfig};
+//! use ws_smol::{http, Accept, ClientConfig, ClientError, CloseCode, Error, Message};
+//! use ws_smol::{Reject, ServerConfig};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # smol::block_on(async {
 //! # let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
 //! # let addr = listener.local_addr()?;
 //! // The server takes messages up to 64 KiB, and serves `/chat` only.
-//! let limits = ws_proto::Config::default().max_message_size(64 * 1024);
 //! let server_config = ServerConfig::default()
-//!     .stream(StreamConfig::default().protocol(limits))
+//!     .max_message_size(64 * 1024)
 //!     .handshake_timeout(Duration::from_secs(5));
 //! let only_chat = |request: &http::Request<()>| match request.uri().path() {
 //!     "/chat" => Ok(Accept::default()),
@@ -92,11 +92,9 @@
 //!
 //! // The client: messages up to 1 MiB, a keepalive ping after 20 s of silence.
 //! let client_config = ClientConfig::default()
-//!     .stream(
-//!         StreamConfig::default()
-//!             .protocol(ws_proto::Config::default().max_message_size(1 << 20))
-//!             .keepalive(Some(Duration::from_secs(20)), Duration::from_secs(10)),
-//!     )
+//!     .max_message_size(1 << 20)
+//!     .keepalive_interval(Some(Duration::from_secs(20)))
+//!     .keepalive_timeout(Duration::from_secs(10))
 //!     .handshake_timeout(Duration::from_secs(5));
 //! let (mut ws, _) = ws_smol::connect_with(format!("ws://{addr}/chat"), client_config.clone()).await?;
 //! ws.send(Message::binary(vec![0; 1024])).await?;

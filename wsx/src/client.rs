@@ -9,19 +9,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 use ws_tokio::http::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use ws_tokio::http::{Request, Uri};
-use ws_tokio::{ClientConfig, ClientError, Error, Proxy, ProxyError, StreamConfig, TlsFailure};
+use ws_tokio::{ClientConfig, ClientError, Error, Proxy, ProxyError, TlsFailure};
 
 /// Runs `wsx connect`.
 pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
     let (request, addr) = build_request(&args)?;
-    let mut stream = StreamConfig::default();
+    let mut config = ClientConfig::default().handshake_timeout(args.connect_timeout);
     if let Some(interval) = args.ping_interval {
-        let timeout = stream.protocol.keepalive_timeout;
-        stream = stream.keepalive((!interval.is_zero()).then_some(interval), timeout);
+        config = config.keepalive_interval((!interval.is_zero()).then_some(interval));
     }
-    let mut config = ClientConfig::default()
-        .stream(stream)
-        .handshake_timeout(args.connect_timeout);
     if args.insecure {
         config = config.tls(tls::insecure_client_config()?);
     } else if request.uri().scheme_str() == Some("wss") {

@@ -23,9 +23,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Semaphore};
 use ws_tokio::ws_handshake::DeflateOptions;
-use ws_tokio::{
-    http as http_types, Accept, CloseCode, CloseFrame, Message, Reject, ServerConfig, StreamConfig,
-};
+use ws_tokio::{http as http_types, Accept, CloseCode, CloseFrame, Message, Reject, ServerConfig};
 
 /// The page, served at `/`.
 pub const PAGE: &str = include_str!("../../chat/index.html");
@@ -127,14 +125,10 @@ impl ChatConfig {
     }
 
     fn server_config(&self) -> ServerConfig {
-        let mut protocol = ws_tokio::ws_proto::Config::default();
-        protocol.max_message_size = self.max_message;
-        protocol.max_frame_size = self.max_message;
-        let stream = StreamConfig::default()
-            .protocol(protocol)
-            .close_timeout(self.close_timeout);
         ServerConfig::default()
-            .stream(stream)
+            .max_message_size(self.max_message)
+            .max_frame_size(self.max_message)
+            .close_timeout(self.close_timeout)
             .handshake_timeout(self.request_timeout)
             .deflate(self.deflate.then(|| {
                 // Every message is compressed on its own, so the hub's shared frame (compressed
