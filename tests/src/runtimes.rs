@@ -128,10 +128,10 @@ macro_rules! futures_io_runtime {
                             Self::spawn(async move {
                                 let io = match tls {
                                     Some(acceptor) => match acceptor.accept(tcp).await {
-                                        Ok(s) => MaybeTls::Tls($io(s)),
+                                        Ok(s) => MaybeTls::Tls($io::new(s)),
                                         Err(e) => return handler(Err(e.into())).await,
                                     },
-                                    None => MaybeTls::Plain($io(tcp)),
+                                    None => MaybeTls::Plain($io::new(tcp)),
                                 };
                                 let hook = hook_of(&options);
                                 let ws =

@@ -1,5 +1,5 @@
 //! async-std's side of the driver's runtime seam: its timer, TCP and rustls connections, and
-//! its byte streams as a [`Transport`].
+//! its byte streams as a [`Transport`](ws_driver::Transport).
 
 use async_std::net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -7,13 +7,11 @@ use futures_rustls::client::TlsStream;
 use futures_util::future::Either;
 use rustls::pki_types::ServerName;
 use std::any::Any;
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::Shutdown;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
 use std::time::Duration;
-use ws_driver::{Runtime, RuntimeFuture, Sleep, Transport};
+use ws_driver::{FuturesIo, FuturesIoRuntime, Runtime, RuntimeFuture, Sleep};
 
 /// The async-std runtime, as the driver sees it: what [`connect`](crate::connect) runs on.
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,7 +56,7 @@ impl Runtime for AsyncStd {
         tcp: Self::Tcp,
     ) -> RuntimeFuture<Self::Hop> {
         Box::pin(async move {
-            Ok(AsyncStdIo(match name {
+            Ok(AsyncStdIo::new(match name {
                 Some(name) => Either::Right(tls(config, name, tcp).await?),
                 None => Either::Left(tcp),
             }))
@@ -70,29 +68,26 @@ impl Runtime for AsyncStd {
         name: ServerName<'static>,
         hop: Self::Hop,
     ) -> RuntimeFuture<Self::Tls> {
-        Box::pin(async move { Ok(AsyncStdIo(tls(config, name, hop.0).await?)) })
+        Box::pin(async move { Ok(AsyncStdIo::new(tls(config, name, hop.0).await?)) })
     }
 }
 
 /// A futures-io `AsyncRead + AsyncWrite` stream (async-std's TCP, futures-rustls, ...) as the
-/// driver's [`Transport`].
+/// driver's [`Transport`](ws_driver::Transport).
 ///
 /// async-std's TCP stream only flushes on `poll_close`: shutting this transport down also
 /// shuts down the write side of the TCP stream (sends FIN, after `close_notify` for TLS) when
 /// it is one, or rustls over one (the client's hops included), like the tokio and smol
 /// adapters do.
-#[derive(Debug)]
-pub struct AsyncStdIo<S>(pub S);
+pub type AsyncStdIo<S> = FuturesIo<S, AsyncStd>;
 
-impl<S> AsyncStdIo<S> {
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &S {
-        &self.0
-    }
-
-    /// The wrapped stream, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.0
+impl<S: 'static> FuturesIoRuntime<S> for AsyncStd {
+    fn shut_down_write(stream: &S) -> io::Result<()> {
+        match tcp_of(stream).map(|tcp| tcp.shutdown(Shutdown::Write)) {
+            // The peer may have closed first: nothing is left to shut down.
+            Some(Err(e)) if e.kind() != io::ErrorKind::NotConnected => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -114,40 +109,5 @@ fn tcp_of(stream: &dyn Any) -> Option<&TcpStream> {
     match stream.downcast_ref::<ProxyStream>()? {
         Either::Left(tcp) => Some(tcp),
         Either::Right(tls) => Some(tls.get_ref().0),
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin + 'static> Transport for AsyncStdIo<S> {
-    fn poll_read_buf(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut ws_driver::ws_proto::BytesMut,
-    ) -> Poll<io::Result<usize>> {
-        ws_driver::poll_read_futures_io(&mut self.0, cx, buf)
-    }
-
-    fn poll_write_vectored(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(Pin::new(&mut self.0).poll_close(cx))?;
-        match tcp_of(&self.0).map(|tcp| tcp.shutdown(Shutdown::Write)) {
-            // The peer may have closed first: nothing is left to shut down.
-            Some(Err(e)) if e.kind() != io::ErrorKind::NotConnected => Poll::Ready(Err(e)),
-            _ => Poll::Ready(Ok(())),
-        }
-    }
-
-    fn sleep(&self, duration: Duration) -> Sleep {
-        AsyncStd::sleep(duration)
     }
 }

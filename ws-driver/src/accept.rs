@@ -103,17 +103,18 @@ mod tests {
     use super::*;
     use ws_handshake::{Accept, Extension, NoCallback};
 
+    /// A valid upgrade request offering `offer`.
     fn request(offer: &str) -> Request<()> {
-        Request::builder()
-            .uri("/chat")
-            .header("host", "example.com")
-            .header("upgrade", "websocket")
-            .header("connection", "Upgrade")
-            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-            .header("sec-websocket-version", "13")
-            .header("sec-websocket-extensions", offer)
-            .body(())
+        let head = format!(
+            "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: {offer}\r\n\r\n"
+        );
+        let config = ws_handshake::ServerConfig::default();
+        let (request, _) = ws_handshake::parse_request(head.as_bytes(), &config)
             .unwrap()
+            .expect("a whole request");
+        request
     }
 
     /// The codec's settings, as its `Debug` shows them.

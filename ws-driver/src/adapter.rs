@@ -97,7 +97,7 @@ macro_rules! adapter_api {
             $io<S>: $crate::Transport,
         {
             let handshake = $crate::ws_handshake::ClientHandshake::new(request)?;
-            $crate::client_handshake($io(stream), handshake, &config).await
+            $crate::client_handshake($io::new(stream), handshake, &config).await
         }
 
         /// Runs the server handshake on an accepted stream (TCP, or a rustls server stream),
@@ -122,7 +122,7 @@ macro_rules! adapter_api {
         where
             $io<S>: $crate::Transport,
         {
-            $crate::server_handshake($io(stream), callback, &config).await
+            $crate::server_handshake($io::new(stream), callback, &config).await
         }
 
         $crate::reconnect_api!($rt);

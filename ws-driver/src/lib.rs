@@ -18,6 +18,7 @@ mod driver;
 mod either;
 mod error;
 mod extended_connect;
+mod futures_io;
 mod handshake;
 mod limits;
 pub mod reconnect;
@@ -35,13 +36,14 @@ pub use connect::{connect_addr, host_port};
 pub use either::MaybeTls;
 pub use error::Error;
 pub use extended_connect::{accept_extended_connect, ExtendedConnect};
+pub use futures_io::{FuturesIo, FuturesIoRuntime};
 pub use handshake::{client_handshake, server_handshake};
 pub use runtime::{connect_with, ClientTransport, Runtime, RuntimeFuture};
 pub use split::{WebSocketReader, WebSocketSink};
 pub use stream::WebSocketStream;
 pub use tls::{crypto_provider, default_tls_config, TlsFailure};
 #[doc(hidden)]
-pub use transport::{poll_read_futures_io, read_reserve};
+pub use transport::read_reserve;
 pub use transport::{Sleep, Transport};
 
 pub use http;
@@ -49,8 +51,8 @@ pub use rustls;
 pub use ws_handshake;
 pub use ws_handshake::{Proxy, ProxyError};
 pub use ws_proto;
-/// The protocol core's settings (limits, deadlines), as
-/// [`StreamConfig::protocol`](StreamConfig::protocol) takes them.
+/// The protocol core's settings (limits, deadlines): where the values that the setters of
+/// [`StreamConfig`], [`ClientConfig`] and [`ServerConfig`] set live.
 pub use ws_proto::Config as ProtocolConfig;
 pub use ws_proto::{
     CloseCode, CloseFrame, Frame, Message, OpCode, PreparedMessage, ProtocolError, Role, State,

@@ -8,6 +8,7 @@
 
 use crate::config::StreamConfig;
 use crate::config::{ClientConfig, ServerConfig};
+use std::time::Duration;
 
 /// Replaces `config` with what `set` makes of it: a core setter applied in place.
 fn update(config: &mut ws_proto::Config, set: impl FnOnce(ws_proto::Config) -> ws_proto::Config) {
@@ -15,83 +16,52 @@ fn update(config: &mut ws_proto::Config, set: impl FnOnce(ws_proto::Config) -> w
 }
 
 /// Generates the setters for a settings type; `$protocol` reaches its [`ws_proto::Config`]
-/// from `self`.
+/// from `self`. Each setter calls the core's setter of the same name.
 macro_rules! limit_setters {
     ($ty:ty, |$this:ident| $protocol:expr) => {
-        impl $ty {
+        limit_setters!(@each $ty, |$this| $protocol,
             /// Sets the largest message accepted, after decompression
             /// ([`ws_proto::Config::max_message_size`]; default 64 MiB). A larger message fails
             /// the connection with close code 1009.
-            pub fn max_message_size(mut self, bytes: usize) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.max_message_size(bytes));
-                self
-            }
-
+            max_message_size(bytes: usize),
             /// Sets a frame limit below the message limit
             /// ([`ws_proto::Config::max_frame_size`]; by default frames are bounded only by
             /// `max_message_size`).
-            pub fn max_frame_size(mut self, bytes: usize) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.max_frame_size(bytes));
-                self
-            }
-
+            max_frame_size(bytes: usize),
             /// Sets the size above which outgoing messages are split into several frames
             /// ([`ws_proto::Config::fragment_size`]; default 1 MiB).
-            pub fn fragment_size(mut self, bytes: usize) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.fragment_size(bytes));
-                self
-            }
-
+            fragment_size(bytes: usize),
             /// Sets the queued output above which sending waits for the peer to read, and
             /// reading pauses ([`ws_proto::Config::write_buffer_limit`]; default 128 KiB).
-            pub fn write_buffer_limit(mut self, bytes: usize) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.write_buffer_limit(bytes));
-                self
-            }
-
+            write_buffer_limit(bytes: usize),
             /// Sets how long the connection may be silent before a keepalive ping
             /// ([`ws_proto::Config::keepalive_interval`]; default 30 s; `None`: no keepalive).
-            pub fn keepalive_interval(mut self, interval: Option<std::time::Duration>) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.keepalive_interval(interval));
-                self
-            }
-
+            keepalive_interval(interval: Option<Duration>),
             /// Sets how long the peer has to answer a keepalive ping before the connection
             /// fails ([`ws_proto::Config::keepalive_timeout`]; default 30 s).
-            pub fn keepalive_timeout(mut self, timeout: std::time::Duration) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.keepalive_timeout(timeout));
-                self
-            }
-
+            keepalive_timeout(timeout: Duration),
             /// Sets how long the connection may receive nothing before it fails with 1001
             /// ([`ws_proto::Config::idle_timeout`]; default `None`: no limit).
-            pub fn idle_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.idle_timeout(timeout));
-                self
-            }
-
+            idle_timeout(timeout: Option<Duration>),
             /// Sets how long the closing handshake may take before the transport is closed
             /// regardless ([`ws_proto::Config::close_timeout`]; default 5 s).
-            pub fn close_timeout(mut self, timeout: std::time::Duration) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.close_timeout(timeout));
-                self
-            }
-
+            close_timeout(timeout: Duration),
             /// Sets whether pings are answered automatically
             /// ([`ws_proto::Config::auto_pong`]; default on).
-            pub fn auto_pong(mut self, on: bool) -> Self {
-                let $this = &mut self;
-                update(&mut $protocol, |c| c.auto_pong(on));
-                self
-            }
+            auto_pong(on: bool),
+        );
+    };
+    (@each $ty:ty, |$this:ident| $protocol:expr,
+        $($(#[$doc:meta])* $name:ident($arg:ident: $arg_ty:ty),)*) => {
+        impl $ty {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, $arg: $arg_ty) -> Self {
+                    let $this = &mut self;
+                    update(&mut $protocol, |c| c.$name($arg));
+                    self
+                }
+            )*
         }
     };
 }
@@ -103,7 +73,6 @@ limit_setters!(ServerConfig, |this| this.stream.protocol);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn every_settings_type_sets_the_cores_values_through_the_cores_rules() {

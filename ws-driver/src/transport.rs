@@ -63,14 +63,13 @@ thread_local! {
 }
 
 /// Reads from a futures-io stream (async-std, smol, futures-rustls) into `buf`, appending, for
-/// the adapters' [`Transport::poll_read_buf`].
+/// [`FuturesIo`](crate::FuturesIo)'s [`Transport::poll_read_buf`].
 ///
 /// futures-io reads into initialised memory. Zeroing the buffer's spare room before each read
 /// (the only way without unsafe code) costs a memset of the whole room even when a few bytes or
 /// none arrive, and makes an idle connection's buffer resident. Instead each thread reads into
 /// one scratch buffer, zeroed once, and appends only the bytes that arrived.
-#[doc(hidden)]
-pub fn poll_read_futures_io<S: futures_io::AsyncRead + Unpin>(
+pub(crate) fn poll_read_futures_io<S: futures_io::AsyncRead + Unpin>(
     stream: &mut S,
     cx: &mut Context<'_>,
     buf: &mut BytesMut,

@@ -1,17 +1,15 @@
 //! smol's side of the driver's runtime seam: its timer, TCP and rustls connections, and its
-//! byte streams as a [`Transport`].
+//! byte streams as a [`Transport`](ws_driver::Transport).
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_rustls::client::TlsStream;
 use futures_util::future::Either;
 use rustls::pki_types::ServerName;
 use smol::net::TcpStream;
-use std::io::{self, IoSlice};
-use std::pin::Pin;
+use std::io;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use ws_driver::{Runtime, RuntimeFuture, Sleep, Transport};
+use ws_driver::{FuturesIo, FuturesIoRuntime, Runtime, RuntimeFuture, Sleep};
 
 /// The smol runtime, as the driver sees it: what [`connect`](crate::connect) runs on.
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,7 +56,7 @@ impl Runtime for Smol {
         tcp: Self::Tcp,
     ) -> RuntimeFuture<Self::Hop> {
         Box::pin(async move {
-            Ok(SmolIo(match name {
+            Ok(SmolIo::new(match name {
                 Some(name) => Either::Right(tls(config, name, tcp).await?),
                 None => Either::Left(tcp),
             }))
@@ -70,54 +68,17 @@ impl Runtime for Smol {
         name: ServerName<'static>,
         hop: Self::Hop,
     ) -> RuntimeFuture<Self::Tls> {
-        Box::pin(async move { Ok(SmolIo(tls(config, name, hop.0).await?)) })
+        Box::pin(async move { Ok(SmolIo::new(tls(config, name, hop.0).await?)) })
     }
 }
 
 /// A futures-io `AsyncRead + AsyncWrite` stream (smol's TCP, futures-rustls, ...) as the
-/// driver's [`Transport`]. Shutting it down is `poll_close`, which for smol's TCP stream sends
-/// FIN (after `close_notify` for TLS).
-#[derive(Debug)]
-pub struct SmolIo<S>(pub S);
+/// driver's [`Transport`](ws_driver::Transport). Shutting it down is `poll_close`, which for
+/// smol's TCP stream sends FIN (after `close_notify` for TLS).
+pub type SmolIo<S> = FuturesIo<S, Smol>;
 
-impl<S> SmolIo<S> {
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &S {
-        &self.0
-    }
-
-    /// The wrapped stream, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.0
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
-    fn poll_read_buf(
-        &mut self,
-        cx: &mut Context<'_>,
-        buf: &mut ws_driver::ws_proto::BytesMut,
-    ) -> Poll<io::Result<usize>> {
-        ws_driver::poll_read_futures_io(&mut self.0, cx, buf)
-    }
-
-    fn poll_write_vectored(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
-    }
-
-    fn sleep(&self, duration: Duration) -> Sleep {
-        Smol::sleep(duration)
+impl<S> FuturesIoRuntime<S> for Smol {
+    fn shut_down_write(_: &S) -> io::Result<()> {
+        Ok(())
     }
 }

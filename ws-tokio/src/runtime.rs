@@ -79,6 +79,11 @@ impl Runtime for Tokio {
 pub struct TokioIo<S>(pub S);
 
 impl<S> TokioIo<S> {
+    /// Wraps `stream`.
+    pub fn new(stream: S) -> Self {
+        TokioIo(stream)
+    }
+
     /// The wrapped stream.
     pub fn get_ref(&self) -> &S {
         &self.0
