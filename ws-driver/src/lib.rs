@@ -2,9 +2,11 @@
 //!
 //! It drives the sans-IO cores ([`ws_proto`] and [`ws_handshake`]) over any byte
 //! [`Transport`], and depends on no async runtime: each adapter crate implements [`Runtime`]
-//! (a timer, TCP connections, TLS over them) and [`Transport`] (its byte streams, half-closing
-//! with FIN) for its runtime, in its own crate. [`WebSocketStream`], its split halves, the
-//! handshake drivers, connecting (proxies included) and the error type live here, once.
+//! (a timer, TCP connections, TLS over them) for its runtime, in its own crate, and its byte
+//! streams as a [`Transport`] (half-closing with FIN): tokio's its own, async-std's and smol's
+//! through the futures-io [`FuturesIo`] here, with their [`FuturesIoRuntime`] part.
+//! [`WebSocketStream`], its split halves, the handshake drivers, connecting (proxies included)
+//! and the error type live here, once.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
