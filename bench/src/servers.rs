@@ -1,19 +1,26 @@
 //! The echo servers under test, each on its own runtime with the same number of worker threads.
 //!
 //! Every server echoes text and binary messages one at a time (receive one, send and flush
-//! it), the way an application would write it with that library's documented API.
+//! it), the way an application would write it with that library's documented API; one more
+//! row runs ours on tokio with the batched pattern ([`echo_batched`]).
+//!
+//! Ours set `TCP_NODELAY`, as our examples do; the peers leave Nagle's algorithm on, as their
+//! READMEs do (neither sets `TCP_NODELAY`), so the kernel may coalesce their small writes.
 
 use crate::wire;
 use bytes::{Buf, BytesMut};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use ws_driver::{Transport, WebSocketStream};
 
 /// An echo server implementation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServerKind {
     /// Ours, on tokio.
     WsTokio,
+    /// Ours, on tokio, echoing with [`echo_batched`] (feed what is ready, then one flush).
+    WsTokioBatched,
     /// Ours, on async-std.
     WsAsyncStd,
     /// Ours, on smol.
@@ -28,23 +35,33 @@ pub enum ServerKind {
 
 impl ServerKind {
     /// The servers compared end to end, ours first.
-    pub const ECHO: [ServerKind; 5] = [
+    pub const ECHO: [ServerKind; 6] = [
         ServerKind::WsTokio,
+        ServerKind::WsTokioBatched,
         ServerKind::WsAsyncStd,
         ServerKind::WsSmol,
         ServerKind::Tungstenite,
         ServerKind::FastWebSockets,
     ];
 
-    /// The name used on the command line and in tables.
+    /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
             ServerKind::WsTokio => "ws-tokio",
+            ServerKind::WsTokioBatched => "ws-tokio-batched",
             ServerKind::WsAsyncStd => "ws-async-std",
             ServerKind::WsSmol => "ws-smol",
             ServerKind::Tungstenite => "tokio-tungstenite",
             ServerKind::FastWebSockets => "fastwebsockets",
             ServerKind::Raw => "raw",
+        }
+    }
+
+    /// The name used in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerKind::WsTokioBatched => "ws-tokio (feed+flush)",
+            other => other.name(),
         }
     }
 
@@ -60,7 +77,10 @@ impl ServerKind {
     pub fn is_ours(self) -> bool {
         matches!(
             self,
-            ServerKind::WsTokio | ServerKind::WsAsyncStd | ServerKind::WsSmol
+            ServerKind::WsTokio
+                | ServerKind::WsTokioBatched
+                | ServerKind::WsAsyncStd
+                | ServerKind::WsSmol
         )
     }
 }
@@ -80,6 +100,18 @@ pub fn serve(kind: ServerKind, listener: std::net::TcpListener, threads: usize) 
                 tokio::spawn(async move {
                     if let Ok(ws) = ws_tokio::accept(tcp).await {
                         examples::echo(ws).await;
+                    }
+                });
+            }
+        }),
+        ServerKind::WsTokioBatched => tokio_runtime(threads)?.block_on(async {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            loop {
+                let (tcp, _) = listener.accept().await?;
+                tcp.set_nodelay(true)?;
+                tokio::spawn(async move {
+                    if let Ok(ws) = ws_tokio::accept(tcp).await {
+                        echo_batched(ws).await;
                     }
                 });
             }
@@ -122,7 +154,6 @@ pub fn serve(kind: ServerKind, listener: std::net::TcpListener, threads: usize) 
             let listener = tokio::net::TcpListener::from_std(listener)?;
             loop {
                 let (tcp, _) = listener.accept().await?;
-                tcp.set_nodelay(true)?;
                 tokio::spawn(tungstenite_echo(tcp));
             }
         }),
@@ -130,7 +161,6 @@ pub fn serve(kind: ServerKind, listener: std::net::TcpListener, threads: usize) 
             let listener = tokio::net::TcpListener::from_std(listener)?;
             loop {
                 let (tcp, _) = listener.accept().await?;
-                tcp.set_nodelay(true)?;
                 tokio::spawn(fastwebsockets_echo(tcp));
             }
         }),
@@ -151,6 +181,29 @@ pub fn tokio_runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
         .worker_threads(threads.max(1))
         .enable_all()
         .build()
+}
+
+/// The batched echo loop: wait for one message, then `feed` it and every further message that
+/// is already there (`recv().now_or_never()`), then `flush` once. Each message is queued as it
+/// arrives and nothing waits for a message that has not arrived yet.
+pub async fn echo_batched<T: Transport>(mut ws: WebSocketStream<T>) {
+    while let Some(first) = ws.recv().await {
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Ok(message) if message.is_data() => {
+                    // Fails only once the connection is closing; keep reading to finish it.
+                    let _ = ws.feed(message).await;
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("connection error: {e}"),
+            }
+            // `None`: nothing ready now; `Some(None)`: the stream ended (the outer loop sees
+            // that too). `recv` is cancel-safe, so dropping the pending call loses nothing.
+            next = ws.recv().now_or_never().flatten();
+        }
+        let _ = ws.flush().await;
+    }
 }
 
 async fn tungstenite_echo(tcp: tokio::net::TcpStream) {

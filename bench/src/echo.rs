@@ -1,0 +1,215 @@
+//! Echo servers under the neutral load: throughput with the server's CPU time per message, the
+//! load generator's own CPU share and syscalls per message, heap allocations per message, and
+//! the round trip with one message in flight.
+//!
+//! Every run starts a fresh server process (pinned to its core) and ends it afterwards; the
+//! rounds are interleaved (each configuration runs on every server in turn, round after
+//! round) and the best round of each server is kept.
+
+use crate::child::ServerProcess;
+use crate::loadgen::{self, LoadReport, LoadSpec};
+use crate::servers::ServerKind;
+use crate::suite::Settings;
+use std::time::Duration;
+
+/// The load generator's CPU share above which a run is flagged: the figure may be the load
+/// generator's limit rather than the server's.
+pub const BUSY_LOADGEN: f64 = 0.9;
+
+/// One echo server's figures in one run.
+#[derive(Clone, Copy, Debug)]
+pub struct EchoCell {
+    /// Throughput and the load generator's own figures.
+    pub report: LoadReport,
+    /// The server process's CPU time over the measured window.
+    pub server_cpu: Option<Duration>,
+    /// Heap allocations per echoed message in the measured window.
+    pub allocs_per_msg: f64,
+    /// Bytes allocated per echoed message in the measured window.
+    pub bytes_per_msg: f64,
+}
+
+impl EchoCell {
+    /// Echoed messages per second.
+    pub fn msgs_per_sec(&self) -> f64 {
+        self.report.load.msgs_per_sec()
+    }
+
+    /// The server's CPU time per echoed message, microseconds.
+    pub fn server_us_per_msg(&self) -> Option<f64> {
+        let n = self.report.load.messages.max(1) as f64;
+        self.server_cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / n)
+    }
+
+    /// Whether the load generator was busy more than [`BUSY_LOADGEN`] of the window.
+    pub fn loadgen_busy(&self) -> bool {
+        self.report.cpu_share.is_some_and(|s| s > BUSY_LOADGEN)
+    }
+}
+
+/// Echo results for one connection count and payload size.
+#[derive(Clone, Debug)]
+pub struct EchoRow {
+    /// Connections.
+    pub connections: usize,
+    /// Messages in flight per connection.
+    pub in_flight: usize,
+    /// Payload size.
+    pub size: usize,
+    /// Per server; `Err` with the reason when every round failed.
+    pub cells: Vec<(ServerKind, Result<EchoCell, String>)>,
+}
+
+impl EchoRow {
+    /// The cell of `kind`, if it was measured.
+    pub fn cell(&self, kind: ServerKind) -> Option<&EchoCell> {
+        self.cells
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, c)| c.as_ref().ok())
+    }
+
+    /// Messages per second of `kind`.
+    pub fn rate(&self, kind: ServerKind) -> Option<f64> {
+        self.cell(kind).map(EchoCell::msgs_per_sec)
+    }
+}
+
+/// Starts a fresh server, runs one load against it, snapshotting its allocation counters and
+/// CPU time around the measured window, and ends it.
+pub fn measure_echo(
+    kind: ServerKind,
+    settings: &Settings,
+    spec: impl FnOnce(&ServerProcess) -> LoadSpec,
+) -> Result<EchoCell, String> {
+    let mut server = ServerProcess::spawn(
+        kind,
+        settings.threads,
+        &settings.log_dir,
+        settings.server_cpu,
+    )
+    .map_err(|e| format!("starting {}: {e}", kind.name()))?;
+    let spec = spec(&server);
+    let mut snaps = Vec::new();
+    let mut snap_err = None;
+    let report = loadgen::run(&spec, || {
+        let cpu = server.cpu();
+        match server.stats() {
+            Ok(s) => snaps.push((s, cpu)),
+            Err(e) => snap_err = Some(e.to_string()),
+        }
+    })?;
+    drop(server);
+    if let Some(e) = snap_err {
+        return Err(e);
+    }
+    let [(before, cpu0), (after, cpu1)] = snaps[..] else {
+        return Err("missing server snapshots".into());
+    };
+    let n = report.load.messages.max(1) as f64;
+    Ok(EchoCell {
+        report,
+        server_cpu: cpu0.zip(cpu1).map(|(a, b)| a.until(&b).0),
+        allocs_per_msg: (after.allocs - before.allocs) as f64 / n,
+        bytes_per_msg: (after.bytes - before.bytes) as f64 / n,
+    })
+}
+
+/// Keeps the better of two rounds by `key` (higher is better).
+pub fn better<T>(
+    a: Result<T, String>,
+    b: Result<T, String>,
+    key: impl Fn(&T) -> f64,
+) -> Result<T, String> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok(if key(&b) > key(&a) { b } else { a }),
+        (Ok(a), Err(_)) | (Err(_), Ok(a)) => Ok(a),
+        (Err(_), Err(b)) => Err(b),
+    }
+}
+
+fn progress_line(kind: ServerKind, row: &str, got: &Result<EchoCell, String>) -> String {
+    let what = match got {
+        Ok(c) => {
+            let r = &c.report;
+            let rtt = r.rtt.map_or(String::new(), |t| {
+                format!(
+                    " rtt p50 {:.1} µs p99 {:.1} µs",
+                    t.p50.as_secs_f64() * 1e6,
+                    t.p99.as_secs_f64() * 1e6
+                )
+            });
+            format!(
+                "{:>9.0} msg/s {:>6.2} µs/msg server, load generator {:>3.0}% CPU {:.2} syscalls/msg \
+                 {:>5.2} allocs/msg{rtt}{}",
+                c.msgs_per_sec(),
+                c.server_us_per_msg().unwrap_or(f64::NAN),
+                r.cpu_share.unwrap_or(f64::NAN) * 100.0,
+                r.syscalls_per_msg(),
+                c.allocs_per_msg,
+                if c.loadgen_busy() {
+                    "  [load generator busy]"
+                } else {
+                    ""
+                }
+            )
+        }
+        Err(e) => format!("error: {e}"),
+    };
+    format!("echo {:>22} {row}: {what}", kind.label())
+}
+
+/// Runs `in_flight` messages of `size` on `connections` against every server of the settings,
+/// `settings.rounds` interleaved rounds; keeps each server's best by `key`.
+fn run_row(
+    settings: &Settings,
+    (connections, size, in_flight, latency): (usize, usize, usize, bool),
+    key: &dyn Fn(&EchoCell) -> f64,
+    progress: &mut dyn FnMut(&str),
+) -> EchoRow {
+    let mut cells: Vec<Result<EchoCell, String>> =
+        vec![Err("not run".into()); settings.servers.len()];
+    let row = format!("conns {connections:>3} size {size:>7}");
+    for _ in 0..settings.rounds.max(1) {
+        for (&kind, cell) in settings.servers.iter().zip(cells.iter_mut()) {
+            let got = measure_echo(kind, settings, |server| LoadSpec {
+                addr: server.addr(),
+                connections,
+                in_flight,
+                size,
+                text: false,
+                warmup: settings.warmup,
+                duration: settings.duration,
+                latency,
+            });
+            progress(&progress_line(kind, &row, &got));
+            let old = std::mem::replace(cell, Err(String::new()));
+            *cell = better(old, got, key);
+        }
+    }
+    EchoRow {
+        connections,
+        in_flight,
+        size,
+        cells: settings.servers.iter().copied().zip(cells).collect(),
+    }
+}
+
+/// Throughput rows: every payload size of the settings on every connection count.
+pub fn run_echo(settings: &Settings, progress: &mut dyn FnMut(&str)) -> Vec<EchoRow> {
+    let mut rows = Vec::new();
+    for &size in &settings.sizes {
+        for &connections in &settings.connections {
+            let shape = (connections, size, loadgen::default_in_flight(size), false);
+            rows.push(run_row(settings, shape, &EchoCell::msgs_per_sec, progress));
+        }
+    }
+    rows
+}
+
+/// The latency row: 16-byte messages, one connection, one message in flight; the round with
+/// the lowest median round trip is kept.
+pub fn run_latency(settings: &Settings, progress: &mut dyn FnMut(&str)) -> EchoRow {
+    let key = |c: &EchoCell| c.report.rtt.map_or(f64::MIN, |r| -r.p50.as_secs_f64());
+    run_row(settings, (1, 16, 1, true), &key, progress)
+}
