@@ -399,3 +399,52 @@ pub async fn open(addr: SocketAddr) -> io::Result<tokio::net::TcpStream> {
     wire::client_handshake(&mut tcp, &addr.to_string()).await?;
     Ok(tcp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::servers::{self, ServerKind};
+
+    #[test]
+    fn counts_echoes_syscalls_and_round_trips_against_the_raw_echo_server() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        // Serves until the test process ends.
+        std::thread::spawn(move || servers::serve(ServerKind::Raw, listener, 1));
+        let spec = LoadSpec {
+            addr,
+            connections: 2,
+            in_flight: 4,
+            size: 100,
+            text: true,
+            warmup: Duration::from_millis(50),
+            duration: Duration::from_millis(200),
+            latency: true,
+        };
+        let mut marks = 0;
+        let report = run(&spec, || marks += 1).expect("load run");
+        assert_eq!(marks, 2, "the window opens and closes once");
+        let messages = report.load.messages;
+        assert!(messages > 0, "{report:?}");
+        assert!(report.load.elapsed >= spec.duration, "{report:?}");
+        // Every echo needs at least one read, and every window refill one write.
+        assert!(report.reads > 0 && report.writes > 0, "{report:?}");
+        assert!(report.syscalls_per_msg() > 0.0, "{report:?}");
+        let rtt = report.rtt.expect("round trips recorded");
+        assert_eq!(rtt.samples as u64, messages, "one round trip per echo in the window");
+        assert!(rtt.p50 <= rtt.p99 && rtt.p99 < Duration::from_secs(5), "{rtt:?}");
+        let share = report.cpu_share.expect("own CPU time");
+        assert!((0.0..=1.5).contains(&share), "{share}");
+    }
+
+    #[test]
+    fn percentiles() {
+        let mut v: Vec<Duration> = (1..=100).rev().map(Duration::from_micros).collect();
+        let r = Rtt::of(&mut v).expect("samples");
+        assert_eq!(
+            (r.p50, r.p99, r.samples),
+            (Duration::from_micros(51), Duration::from_micros(100), 100)
+        );
+        assert!(Rtt::of(&mut []).is_none());
+    }
+}
