@@ -431,8 +431,14 @@ mod tests {
         assert!(report.reads > 0 && report.writes > 0, "{report:?}");
         assert!(report.syscalls_per_msg() > 0.0, "{report:?}");
         let rtt = report.rtt.expect("round trips recorded");
-        assert_eq!(rtt.samples as u64, messages, "one round trip per echo in the window");
-        assert!(rtt.p50 <= rtt.p99 && rtt.p99 < Duration::from_secs(5), "{rtt:?}");
+        assert_eq!(
+            rtt.samples as u64, messages,
+            "one round trip per echo in the window"
+        );
+        assert!(
+            rtt.p50 <= rtt.p99 && rtt.p99 < Duration::from_secs(5),
+            "{rtt:?}"
+        );
         let share = report.cpu_share.expect("own CPU time");
         assert!((0.0..=1.5).contains(&share), "{share}");
     }

@@ -145,19 +145,20 @@ fn echo(args: &[String]) -> Res<()> {
     let ms: u64 = args.get(4).map_or(Ok(1000), |s| s.parse())?;
     child::raise_fd_limit()?;
     let settings = settings(args)?;
+    let in_flight = loadgen::default_in_flight(size);
     let cell = echo::measure_echo(kind, &settings, |server| LoadSpec {
         addr: server.addr(),
         connections,
-        in_flight: loadgen::default_in_flight(size),
+        in_flight,
         size,
         text: false,
         warmup: Duration::from_millis(ms / 3),
         duration: Duration::from_millis(ms),
-        latency: connections == 1,
+        latency: true,
     })?;
     let r = &cell.report;
     println!(
-        "{} size {size} conns {connections}: {:.0} msg/s {:.1} MB/s, server {:.2} µs/msg, \
+        "{} size {size} conns {connections} in flight {in_flight}: {:.0} msg/s {:.1} MB/s, server {:.2} µs/msg, \
          load generator {:.0}% CPU {:.2} syscalls/msg, {:.2} allocs/msg {:.0} B/msg{}",
         kind.name(),
         r.load.msgs_per_sec(),
@@ -168,7 +169,7 @@ fn echo(args: &[String]) -> Res<()> {
         cell.allocs_per_msg,
         cell.bytes_per_msg,
         r.rtt.map_or(String::new(), |t| format!(
-            ", rtt p50 {:.1} µs p99 {:.1} µs",
+            ", round trip under that load p50 {:.1} µs p99 {:.1} µs",
             t.p50.as_secs_f64() * 1e6,
             t.p99.as_secs_f64() * 1e6
         )),
