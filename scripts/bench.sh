@@ -37,6 +37,10 @@ pin() {
 }
 
 export CRITERION_HOME="$PWD/target/ws-bench/criterion"
+# With --skip-micro the report reads no criterion results: it shows the micro rows as not
+# measured rather than an older run's.
+micro_dir="$CRITERION_HOME"
+[ "$micro" = 1 ] || micro_dir="$PWD/target/ws-bench/no-micro-run"
 
 # Both halves are built with the `bench` profile (release settings), so the crate compiles once.
 if [ "$micro" = 1 ]; then
@@ -45,5 +49,5 @@ if [ "$micro" = 1 ]; then
     pin cargo bench -q -p bench --bench micro
 fi
 # ws-bench pins itself (core 1) and the servers (core 0) with taskset.
-cargo run --profile bench -q -p bench --bin ws-bench -- all --criterion "$CRITERION_HOME" \
+cargo run --profile bench -q -p bench --bin ws-bench -- all --criterion "$micro_dir" \
     --out BENCHMARKS.md --command "scripts/bench.sh${*:+ $*}" ${args[@]+"${args[@]}"}
