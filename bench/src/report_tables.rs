@@ -365,14 +365,16 @@ pub fn method(md: &mut String) {
 - **Servers** run as child processes of `ws-bench` (`ws-bench serve KIND`), a fresh process \
   for every run, each with the same number of runtime worker threads (tokio multi-thread \
   runtime; async-std via `ASYNC_STD_THREAD_COUNT`; a `smol::Executor` run on that many \
-  threads) and the same counting global allocator. Each echoes the way its documentation \
-  shows: receive one message, send (and flush) it. Ours use `examples::echo` (the README's \
-  `recv`/`send` loop) with default settings and set `TCP_NODELAY`; `ws-tokio (feed+flush)` \
-  is the same server with the batched loop (`feed` the message, then every message \
-  `recv().now_or_never()` already has, then one `flush`). tokio-tungstenite uses \
-  `accept_async` and `StreamExt::next` / `SinkExt::send`; fastwebsockets uses \
-  `FragmentCollector` over `WebSocket::after_handshake` (after a hand-written handshake); \
-  both leave Nagle's algorithm on, as their READMEs do.\n\
+  threads) and the same counting global allocator. Each echoes the way its README (or the \
+  example it points to) shows. Ours use `examples::echo` (the README's `recv`/`send` loop: \
+  receive one message, send it) with default settings and set `TCP_NODELAY`; \
+  `ws-tokio (feed+flush)` is the same server with the batched loop (`feed` the message, then \
+  every message `recv().now_or_never()` already has, then one `flush`). tokio-tungstenite \
+  runs its `examples/echo-server.rs`: `accept_async`, `split`, `try_filter` text and binary, \
+  `forward` into the sink (which flushes when nothing more is ready); fastwebsockets its \
+  README's loop, `read_frame` then `write_frame`, over `WebSocket::after_handshake` (vectored \
+  writes, auto close and pong; a hand-written handshake) in a `FragmentCollector`. Both peers \
+  leave Nagle's algorithm on, as their examples do.\n\
 - **Load generator**: one thread with its own `mio` event loop, raw TCP (`TCP_NODELAY`), \
   hand-written framing that favours no implementation. Each connection keeps K messages in \
   flight (K = 16, or about 256 KiB of payload per connection for large messages): the K \

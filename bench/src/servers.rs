@@ -1,15 +1,16 @@
 //! The echo servers under test, each on its own runtime with the same number of worker threads.
 //!
-//! Every server echoes text and binary messages one at a time (receive one, send and flush
-//! it), the way an application would write it with that library's documented API; one more
-//! row runs ours on tokio with the batched pattern ([`echo_batched`]).
+//! Every server echoes text and binary messages the way that library's README (or the example
+//! it points to) shows: ours receive one message and send it (`examples::echo`, the README's
+//! loop), fastwebsockets reads a frame and writes it, tokio-tungstenite `forward`s its stream
+//! into its sink. One more row runs ours on tokio with the batched pattern ([`echo_batched`]).
 //!
 //! Ours set `TCP_NODELAY`, as our examples do; the peers leave Nagle's algorithm on, as their
 //! READMEs do (neither sets `TCP_NODELAY`), so the kernel may coalesce their small writes.
 
 use crate::wire;
 use bytes::{Buf, BytesMut};
-use futures::{FutureExt, SinkExt, StreamExt};
+use futures::{FutureExt, StreamExt};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_driver::{Transport, WebSocketStream};
@@ -206,23 +207,34 @@ pub async fn echo_batched<T: Transport>(mut ws: WebSocketStream<T>) {
     }
 }
 
+/// tokio-tungstenite's own echo server (`examples/echo-server.rs`, where its README points):
+/// split, keep text and binary messages, `forward` them to the sink. `forward` feeds each
+/// message and flushes when the stream has nothing ready, so ready echoes leave together.
 async fn tungstenite_echo(tcp: tokio::net::TcpStream) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+    use futures::TryStreamExt;
+    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
         return;
     };
-    while let Some(Ok(message)) = ws.next().await {
-        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
-            break;
-        }
-    }
+    let (write, read) = ws.split();
+    let _ = read
+        .try_filter(|m| futures::future::ready(m.is_text() || m.is_binary()))
+        .forward(write)
+        .await;
 }
 
+/// fastwebsockets' README server: `WebSocket::after_handshake` with vectored writes, automatic
+/// close and pong, `read_frame` then `write_frame`; wrapped in its `FragmentCollector` (the
+/// README's way to get whole messages), as every other server here echoes messages.
 async fn fastwebsockets_echo(mut tcp: tokio::net::TcpStream) {
     use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
     if wire::server_handshake(&mut tcp).await.is_err() {
         return;
     }
-    let mut ws = FragmentCollector::new(WebSocket::after_handshake(tcp, Role::Server));
+    let mut ws = WebSocket::after_handshake(tcp, Role::Server);
+    ws.set_writev(true);
+    ws.set_auto_close(true);
+    ws.set_auto_pong(true);
+    let mut ws = FragmentCollector::new(ws);
     while let Ok(frame) = ws.read_frame().await {
         let echoed = match frame.opcode {
             OpCode::Close => break,
