@@ -8,9 +8,10 @@
 
 use crate::child::ServerProcess;
 use crate::loadgen::{self, LoadReport, LoadSpec};
+use crate::procstat;
 use crate::servers::ServerKind;
 use crate::suite::Settings;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The load generator's CPU share above which a run is flagged: the figure may be the load
 /// generator's limit rather than the server's.
@@ -27,6 +28,22 @@ pub struct EchoCell {
     pub allocs_per_msg: f64,
     /// Bytes allocated per echoed message in the measured window.
     pub bytes_per_msg: f64,
+    /// Share of the server's core busy with something else than the server (other processes,
+    /// interrupts, hypervisor steal) over the window, when the server is pinned.
+    pub other_on_server_core: Option<f64>,
+    /// The same for the load generator's core, when it is pinned.
+    pub other_on_loadgen_core: Option<f64>,
+}
+
+/// Busy time of `core` not spent by the pinned process that used `own` of it, as a share of
+/// `wall`: (`busy` at the end − at the start − `own`) / `wall`.
+fn others_share(
+    (before, after): (Option<Duration>, Option<Duration>),
+    own: Duration,
+    wall: Duration,
+) -> Option<f64> {
+    let busy = after?.checked_sub(before?)?;
+    Some(busy.saturating_sub(own).as_secs_f64() / wall.as_secs_f64().max(1e-9))
 }
 
 impl EchoCell {
@@ -86,16 +103,19 @@ pub fn measure_echo(
         kind,
         settings.threads,
         &settings.log_dir,
-        settings.server_cpu,
+        settings.server_core,
     )
     .map_err(|e| format!("starting {}: {e}", kind.name()))?;
     let spec = spec(&server);
     let mut snaps = Vec::new();
     let mut snap_err = None;
+    let busy = |core: Option<usize>| core.and_then(procstat::cpu_busy);
+    let (server_core, loadgen_core) = (settings.server_core, settings.loadgen_core);
     let report = loadgen::run(&spec, || {
         let cpu = server.cpu();
+        let cores = (Instant::now(), busy(server_core), busy(loadgen_core));
         match server.stats() {
-            Ok(s) => snaps.push((s, cpu)),
+            Ok(s) => snaps.push((s, cpu, cores)),
             Err(e) => snap_err = Some(e.to_string()),
         }
     })?;
@@ -103,15 +123,20 @@ pub fn measure_echo(
     if let Some(e) = snap_err {
         return Err(e);
     }
-    let [(before, cpu0), (after, cpu1)] = snaps[..] else {
+    let [(before, cpu0, (t0, s0, l0)), (after, cpu1, (t1, s1, l1))] = snaps[..] else {
         return Err("missing server snapshots".into());
     };
     let n = report.load.messages.max(1) as f64;
+    let server_cpu = cpu0.zip(cpu1).map(|(a, b)| a.until(&b).0);
+    let wall = t1.duration_since(t0);
+    let loadgen_cpu = report.cpu_share.map(|s| report.load.elapsed.mul_f64(s));
     Ok(EchoCell {
         report,
-        server_cpu: cpu0.zip(cpu1).map(|(a, b)| a.until(&b).0),
+        server_cpu,
         allocs_per_msg: (after.allocs - before.allocs) as f64 / n,
         bytes_per_msg: (after.bytes - before.bytes) as f64 / n,
+        other_on_server_core: server_cpu.and_then(|own| others_share((s0, s1), own, wall)),
+        other_on_loadgen_core: loadgen_cpu.and_then(|own| others_share((l0, l1), own, wall)),
     })
 }
 
@@ -139,14 +164,17 @@ fn progress_line(kind: ServerKind, row: &str, got: &Result<EchoCell, String>) ->
                     t.p99.as_secs_f64() * 1e6
                 )
             });
+            let pct = |v: Option<f64>| v.map_or("–".into(), |v| format!("{:.0}%", v * 100.0));
             format!(
                 "{:>9.0} msg/s {:>6.2} µs/msg server, load generator {:>3.0}% CPU {:.2} syscalls/msg \
-                 {:>5.2} allocs/msg{rtt}{}",
+                 {:>5.2} allocs/msg, others on the cores {}/{}{rtt}{}",
                 c.msgs_per_sec(),
                 c.server_us_per_msg().unwrap_or(f64::NAN),
                 r.cpu_share.unwrap_or(f64::NAN) * 100.0,
                 r.syscalls_per_msg(),
                 c.allocs_per_msg,
+                pct(c.other_on_server_core),
+                pct(c.other_on_loadgen_core),
                 if c.loadgen_busy() {
                     "  [load generator busy]"
                 } else {

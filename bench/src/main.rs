@@ -193,7 +193,8 @@ fn settings(args: &[String]) -> Res<Settings> {
         duration: ms("--duration-ms", 500, 300)?,
         rounds: flag(args, "--rounds").map_or(Ok(if quick { 1 } else { 3 }), |v| v.parse())?,
         threads: flag(args, "--threads").map_or(Ok(1), |v| v.parse())?,
-        server_cpu: server_cpu(args),
+        server_core: server_cpu(args),
+        loadgen_core: std::env::var_os(PINNED_ENV).map(|_| LOADGEN_CPU),
         servers: list::<String>(args, "--servers", &all_servers.join(","))?
             .iter()
             .map(|n| ServerKind::from_name(n).ok_or_else(|| format!("unknown server {n:?}")))
@@ -247,8 +248,13 @@ fn pinning(settings: &Settings) -> String {
         .servers
         .first()
         .and_then(|&k| {
-            child::ServerProcess::spawn(k, settings.threads, &settings.log_dir, settings.server_cpu)
-                .ok()
+            child::ServerProcess::spawn(
+                k,
+                settings.threads,
+                &settings.log_dir,
+                settings.server_core,
+            )
+            .ok()
         })
         .and_then(|s| s.allowed_cpus())
         .unwrap_or("?".into());

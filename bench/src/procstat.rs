@@ -65,6 +65,24 @@ impl CpuSample {
     }
 }
 
+/// Busy time of one CPU since boot: `user + nice + system + irq + softirq + steal` of its
+/// `cpuN` line in `/proc/stat` (idle and iowait left out).
+pub fn cpu_busy(cpu: usize) -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal ...
+    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7)?;
+    Some(Duration::from_micros(busy * 1_000_000 / clock_ticks()))
+}
+
 /// The CPUs a process may run on (`Cpus_allowed_list` of `/proc/PID/status`), e.g. `"0"` or
 /// `"0-1"`.
 pub fn allowed_cpus(status: &Path) -> Option<String> {
@@ -121,6 +139,13 @@ mod tests {
         let (cpu, share) = before.until(&after);
         assert!(cpu >= Duration::from_millis(30), "{cpu:?}");
         assert!(share > 0.0 && share < 2.5, "{share}");
+    }
+
+    #[test]
+    fn busy_time_of_cpu0_is_read() {
+        let busy = cpu_busy(0).expect("cpu0 in /proc/stat");
+        assert!(busy > Duration::ZERO);
+        assert!(cpu_busy(usize::MAX).is_none());
     }
 
     #[test]

@@ -159,6 +159,7 @@ impl Report<'_> {
         );
         let _ = writeln!(md, "## Machine\n\n```\n{}\n```\n", self.machine.trim());
         let _ = writeln!(md, "Settings: {}\n", self.settings);
+        tables::quietness(&mut md, r.echo.iter().chain(&r.latency));
         self.targets(&mut md);
         tables::micro(&mut md, self.micro);
         tables::echo(&mut md, &r.echo);

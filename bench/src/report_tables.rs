@@ -89,6 +89,36 @@ fn per_server(md: &mut String, rows: &[EchoRow], cell: impl Fn(&EchoCell) -> Str
     md.push('\n');
 }
 
+/// How quiet the pinned cores were during the measured echo windows.
+pub fn quietness<'a>(md: &mut String, rows: impl Iterator<Item = &'a EchoRow>) {
+    let cells: Vec<&EchoCell> = rows
+        .flat_map(|r| r.cells.iter().filter_map(|(_, c)| c.as_ref().ok()))
+        .collect();
+    let summary = |get: fn(&EchoCell) -> Option<f64>| {
+        let v: Vec<f64> = cells.iter().filter_map(|c| get(c)).collect();
+        if v.is_empty() {
+            return "not measured (not pinned)".to_string();
+        }
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let max = v.iter().copied().fold(0.0, f64::max);
+        format!(
+            "{:.0}% on average, {:.0}% at most",
+            mean * 100.0,
+            max * 100.0
+        )
+    };
+    let _ = writeln!(
+        md,
+        "Quiet machine? Over the measured echo windows, the time each pinned core was busy with \
+         something other than the process pinned to it (other processes, interrupts, \
+         hypervisor steal; `/proc/stat` minus the process's own CPU time): the servers' core \
+         {}, the load generator's core {}. A few percent is the loopback's interrupt work; \
+         much more means other work disturbed the run.\n",
+        summary(|c| c.other_on_server_core),
+        summary(|c| c.other_on_loadgen_core),
+    );
+}
+
 /// The micro benchmark table.
 pub fn micro(md: &mut String, micro: &Micro) {
     md.push_str(

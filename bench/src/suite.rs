@@ -24,7 +24,9 @@ pub struct Settings {
     /// Worker threads of every server.
     pub threads: usize,
     /// The core every server process is pinned to (`taskset -c`), if any.
-    pub server_cpu: Option<usize>,
+    pub server_core: Option<usize>,
+    /// The core this process (the load generator) is pinned to, if any.
+    pub loadgen_core: Option<usize>,
     /// The echo servers measured, in table order.
     pub servers: Vec<ServerKind>,
     /// Payload sizes of the echo tables.
@@ -85,7 +87,7 @@ pub fn run_clients(
         ServerKind::Raw,
         settings.threads,
         &settings.log_dir,
-        settings.server_cpu,
+        settings.server_core,
     )
     .map_err(|e| format!("starting the raw echo server: {e}"))?;
     let mut rows = Vec::new();
@@ -135,7 +137,7 @@ pub fn run_idle(kind: ServerKind, settings: &Settings) -> Result<IdleRow, String
         kind,
         settings.threads,
         &settings.log_dir,
-        settings.server_cpu,
+        settings.server_core,
     )
     .map_err(|e| format!("starting {}: {e}", kind.name()))?;
     let addr = server.addr();
