@@ -58,9 +58,14 @@ impl EchoCell {
         self.server_cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / n)
     }
 
-    /// Whether the load generator was busy more than [`BUSY_LOADGEN`] of the window.
+    /// Whether the load generator was busy more than [`BUSY_LOADGEN`] of the window: on the
+    /// CPU, or running and waiting to run (on a core shared with other work).
     pub fn loadgen_busy(&self) -> bool {
-        self.report.cpu_share.is_some_and(|s| s > BUSY_LOADGEN)
+        let r = &self.report;
+        [r.cpu_share, r.runnable_share]
+            .into_iter()
+            .flatten()
+            .any(|s| s > BUSY_LOADGEN)
     }
 }
 
@@ -166,11 +171,13 @@ fn progress_line(kind: ServerKind, row: &str, got: &Result<EchoCell, String>) ->
             });
             let pct = |v: Option<f64>| v.map_or("–".into(), |v| format!("{:.0}%", v * 100.0));
             format!(
-                "{:>9.0} msg/s {:>6.2} µs/msg server, load generator {:>3.0}% CPU {:.2} syscalls/msg \
+                "{:>9.0} msg/s {:>6.2} µs/msg server, load generator {:>3.0}% CPU ({} runnable) \
+                 {:.2} syscalls/msg \
                  {:>5.2} allocs/msg, others on the cores {}/{}{rtt}{}",
                 c.msgs_per_sec(),
                 c.server_us_per_msg().unwrap_or(f64::NAN),
                 r.cpu_share.unwrap_or(f64::NAN) * 100.0,
+                pct(r.runnable_share),
                 r.syscalls_per_msg(),
                 c.allocs_per_msg,
                 pct(c.other_on_server_core),

@@ -11,7 +11,7 @@
 //!   (`/proc/thread-self/stat`), so the report can show its syscalls per message and flag the
 //!   runs where it was busy more than 90% of the time.
 
-use crate::procstat::CpuSample;
+use crate::procstat::{self, CpuSample};
 use crate::wire;
 use mio::net::TcpStream as MioStream;
 use mio::{Events, Interest, Poll, Token};
@@ -102,6 +102,10 @@ pub struct LoadReport {
     pub load: LoadResult,
     /// The load generator thread's CPU time over the window's wall time (1.0 = one core).
     pub cpu_share: Option<f64>,
+    /// The share of the window it was running or waiting on a run queue to run (1.0: it
+    /// always had work): on a core shared with other work, its CPU share understates how busy
+    /// it was, this does not.
+    pub runnable_share: Option<f64>,
     /// `read` calls in the window.
     pub reads: u64,
     /// `write` calls in the window.
@@ -287,6 +291,17 @@ fn open_all(spec: &LoadSpec) -> Result<Vec<MioStream>, String> {
     })
 }
 
+/// The measured window once open: its start, the load generator's CPU time and run queue
+/// times then, echoes received, `read` and `write` calls by then.
+type Window = (
+    Instant,
+    Option<CpuSample>,
+    Option<(Duration, Duration)>,
+    u64,
+    u64,
+    u64,
+);
+
 /// Runs the load on the calling thread. `mark` is called when the measured window opens and
 /// when it closes (the caller snapshots a server's counters there).
 pub fn run(spec: &LoadSpec, mut mark: impl FnMut()) -> Result<LoadReport, String> {
@@ -332,10 +347,10 @@ pub fn run(spec: &LoadSpec, mut mark: impl FnMut()) -> Result<LoadReport, String
         conn.fill_window(&frames, &mut c)?;
     }
     let me = Path::new("/proc/thread-self/stat");
+    let sched = || procstat::sched_times(Path::new("/proc/thread-self/schedstat"));
     let mut events = Events::with_capacity(1024);
     let warmup_end = Instant::now() + spec.warmup;
-    // Set when the window opens: its start, our CPU then, and the counters then.
-    let mut window: Option<(Instant, Option<CpuSample>, u64, u64, u64)> = None;
+    let mut window: Option<Window> = None;
     loop {
         let now = Instant::now();
         let wake = match window {
@@ -365,12 +380,15 @@ pub fn run(spec: &LoadSpec, mut mark: impl FnMut()) -> Result<LoadReport, String
                 if spec.latency {
                     c.rtts = Some(Vec::with_capacity(64 * 1024));
                 }
-                let cpu = CpuSample::take(me);
-                window = Some((Instant::now(), cpu, total(&conns), c.reads, c.writes));
+                let (cpu, run) = (CpuSample::take(me), sched());
+                window = Some((Instant::now(), cpu, run, total(&conns), c.reads, c.writes));
             }
-            Some((start, cpu0, before, reads0, writes0)) if now >= start + spec.duration => {
-                let cpu1 = CpuSample::take(me);
+            Some((start, cpu0, run0, before, reads0, writes0)) if now >= start + spec.duration => {
+                let (cpu1, run1) = (CpuSample::take(me), sched());
                 let elapsed = start.elapsed();
+                let runnable = run0.zip(run1).map(|((r0, w0), (r1, w1))| {
+                    ((r1 + w1).saturating_sub(r0 + w0)).as_secs_f64() / elapsed.as_secs_f64()
+                });
                 let messages = total(&conns) - before;
                 let (reads, writes) = (c.reads - reads0, c.writes - writes0);
                 mark();
@@ -382,6 +400,7 @@ pub fn run(spec: &LoadSpec, mut mark: impl FnMut()) -> Result<LoadReport, String
                         size: spec.size,
                     },
                     cpu_share: cpu0.zip(cpu1).map(|(a, b)| a.until(&b).1),
+                    runnable_share: runnable,
                     reads,
                     writes,
                     rtt,

@@ -65,6 +65,15 @@ impl CpuSample {
     }
 }
 
+/// Time a thread has spent on a CPU and waiting on a run queue for one, in nanoseconds
+/// (`schedstat` of a task, e.g. `/proc/thread-self/schedstat`).
+pub fn sched_times(path: &Path) -> Option<(Duration, Duration)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut f = text.split_whitespace().map(|v| v.parse::<u64>().ok());
+    let (run, wait) = (f.next()??, f.next()??);
+    Some((Duration::from_nanos(run), Duration::from_nanos(wait)))
+}
+
 /// Busy time of one CPU since boot: `user + nice + system + irq + softirq + steal` of its
 /// `cpuN` line in `/proc/stat` (idle and iowait left out).
 pub fn cpu_busy(cpu: usize) -> Option<Duration> {
@@ -146,6 +155,22 @@ mod tests {
         let busy = cpu_busy(0).expect("cpu0 in /proc/stat");
         assert!(busy > Duration::ZERO);
         assert!(cpu_busy(usize::MAX).is_none());
+    }
+
+    #[test]
+    fn own_sched_times_grow_while_spinning() {
+        // The running thread's figures are brought up to date at the next tick or switch.
+        let path = Path::new("/proc/thread-self/schedstat");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut x = 0u64;
+        let mut run = Duration::ZERO;
+        while run == Duration::ZERO && Instant::now() < deadline {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            run = sched_times(path).expect("schedstat").0;
+        }
+        assert!(run > Duration::ZERO);
     }
 
     #[test]

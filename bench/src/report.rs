@@ -118,7 +118,7 @@ impl Target {
         if self.busy > 0 {
             let _ = write!(
                 verdict,
-                " ({} of the runs with the load generator above 90% CPU)",
+                " ({} of the runs with the load generator more than 90% busy)",
                 self.busy
             );
         }
@@ -322,7 +322,7 @@ mod tests {
             met.verdict(),
             (
                 "1.00 – 0.50".into(),
-                "met (2 of the runs with the load generator above 90% CPU)".into()
+                "met (2 of the runs with the load generator more than 90% busy)".into()
             )
         );
         let missing = Target::at_least("x", vec![Some(1.0), None], 0.0);

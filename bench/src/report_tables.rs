@@ -157,8 +157,9 @@ pub fn echo(md: &mut String, rows: &[EchoRow]) {
          Echoed messages per second (best round), and the server process's CPU time (user + \
          system, all its threads) over the measured window per echoed message: where the \
          loopback or the load generator limits msg/s, the CPU time still shows which server \
-         does less work. ⚠ marks a run in which the load generator was busy more than {:.0}% \
-         of the window: its msg/s may be the load generator's limit, not the server's.\n",
+         does less work. ⚠ marks a run in which the load generator was busy (on the CPU, or \
+         running and waiting to run) more than {:.0}% of the window: its msg/s may be the load \
+         generator's limit, not the server's.\n",
         BUSY_LOADGEN * 100.0
     );
     header(md, &servers(rows), &["payload", "conns", "in flight/conn"]);
@@ -212,20 +213,22 @@ pub fn ratios(md: &mut String, rows: &[EchoRow]) {
 /// The load generator's own figures for every run kept.
 pub fn loadgen(md: &mut String, rows: &[EchoRow]) {
     md.push_str(
-        "## Load generator: its CPU share · its syscalls per message\n\n\
+        "## Load generator: its CPU share (runnable share) · its syscalls per message\n\n\
          For the run kept in each cell: the load generator thread's CPU time (user + system) \
-         over the measured window's wall time, on its own core, and its `read` plus `write` \
+         over the measured window's wall time, on its own core; in parentheses the share of \
+         the window it was running or waiting on the run queue (`schedstat`), which a core \
+         shared with other work cannot hide; and its `read` plus `write` \
          calls per echoed message (every call counts, the ones that find the socket empty or \
          full too). Fewer syscalls per message mean the server's echoes arrive coalesced into \
          fewer TCP segments.\n\n",
     );
     header(md, &servers(rows), &["payload", "conns", "in flight/conn"]);
     per_server(md, rows, |c| {
+        let pct = |v: Option<f64>| v.map_or("–".into(), |s| format!("{:.0}%", s * 100.0));
         format!(
-            "{} · {:.2}{}",
-            c.report
-                .cpu_share
-                .map_or("–".into(), |s| format!("{:.0}%", s * 100.0)),
+            "{} ({}) · {:.2}{}",
+            pct(c.report.cpu_share),
+            pct(c.report.runnable_share),
             c.report.syscalls_per_msg(),
             if c.loadgen_busy() { " ⚠" } else { "" }
         )
@@ -415,7 +418,9 @@ pub fn method(md: &mut String) {
   in turn, round after round, and each server's best round is kept.\n\
 - **Load generator's own cost**: its thread's CPU time (`/proc/thread-self/stat`, user + \
   system) over the measured window's wall time, and its `read` and `write` calls counted one \
-  by one (each is one system call). A run with the load generator above {:.0}% CPU is marked \
+  by one (each is one system call); and the share of the window its thread was running or \
+  waiting on the run queue (`/proc/thread-self/schedstat`). A run with the load generator \
+  above {:.0}% on either is marked \
   ⚠ in the tables and counted in the verdicts it feeds: there the load generator, not the \
   server, may be the limit.\n\
 - **Server CPU per message**: `utime + stime` of `/proc/PID/stat` (every thread of the \
