@@ -126,17 +126,19 @@ impl Target {
     }
 }
 
-/// Ratios `num / den` over the echo rows `rows`, and how many of the cells behind them were
-/// flagged.
-fn ratios(rows: &[&EchoRow], num: ServerKind, den: ServerKind) -> (Vec<Option<f64>>, usize) {
-    let values = rows
+/// Ratios `num / den` of every pair over the echo rows `rows`, and how many of the runs behind
+/// them (each counted once) had a busy load generator.
+fn ratios(rows: &[&EchoRow], pairs: &[(ServerKind, ServerKind)]) -> (Vec<Option<f64>>, usize) {
+    let values = pairs
         .iter()
-        .map(|r| ratio(r.rate(num), r.rate(den)))
+        .flat_map(|&(num, den)| rows.iter().map(move |r| ratio(r.rate(num), r.rate(den))))
         .collect();
+    let mut kinds: Vec<ServerKind> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    kinds.sort_by_key(|k| ServerKind::ECHO.iter().position(|e| e == k));
+    kinds.dedup();
     let busy = rows
         .iter()
-        .flat_map(|r| [r.cell(num), r.cell(den)])
-        .flatten()
+        .flat_map(|r| kinds.iter().filter_map(|&k| r.cell(k)))
         .filter(|c| c.loadgen_busy())
         .count();
     (values, busy)
@@ -185,17 +187,7 @@ impl Report<'_> {
             busy,
             ..Target::at_least(name, values, bound)
         };
-        let both = |rows: &[&EchoRow], a: ServerKind, b: ServerKind| {
-            let (mut v, mut busy) = ratios(rows, WsTokio, a);
-            let (v2, busy2) = ratios(rows, WsTokio, b);
-            v.extend(v2);
-            busy += busy2;
-            (v, busy)
-        };
-        let mut runtimes = ratios(&all, WsAsyncStd, WsTokio);
-        let smol = ratios(&all, WsSmol, WsTokio);
-        runtimes.0.extend(smol.0);
-        runtimes.1 += smol.1;
+        let runtimes = ratios(&all, &[(WsAsyncStd, WsTokio), (WsSmol, WsTokio)]);
         let ours = [WsTokio, WsAsyncStd, WsSmol];
         let latency: Vec<Option<f64>> = r.latency.as_ref().map_or(vec![None], |row| {
             let rtt = |k: ServerKind, p99: bool| {
@@ -234,17 +226,17 @@ impl Report<'_> {
         let targets = [
             judged(
                 "ws-tokio echo ≥ 1.5× tokio-tungstenite at 16 B and 1 KiB, 1 and 100 connections",
-                ratios(&small, WsTokio, Tungstenite),
+                ratios(&small, &[(WsTokio, Tungstenite)]),
                 1.5,
             ),
             judged(
                 "ws-tokio echo ≥ 1.2× fastwebsockets at 16 B and 1 KiB, 1 and 100 connections",
-                ratios(&small, WsTokio, FastWebSockets),
+                ratios(&small, &[(WsTokio, FastWebSockets)]),
                 1.2,
             ),
             judged(
                 "ws-tokio echo ≥ 1.2× tokio-tungstenite and ≥ 1.2× fastwebsockets at 64 KiB and 1 MiB",
-                both(&large, Tungstenite, FastWebSockets),
+                ratios(&large, &[(WsTokio, Tungstenite), (WsTokio, FastWebSockets)]),
                 1.2,
             ),
             judged(
@@ -301,6 +293,50 @@ impl Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::echo::EchoCell;
+    use crate::loadgen::{LoadReport, LoadResult};
+
+    fn cell(messages: u64, busy: bool) -> Result<EchoCell, String> {
+        Ok(EchoCell {
+            report: LoadReport {
+                load: LoadResult {
+                    messages,
+                    elapsed: Duration::from_secs(1),
+                    size: 16,
+                },
+                cpu_share: Some(if busy { 0.95 } else { 0.2 }),
+                ..LoadReport::default()
+            },
+            server_cpu: None,
+            allocs_per_msg: 0.0,
+            bytes_per_msg: 0.0,
+            other_on_server_core: None,
+            other_on_loadgen_core: None,
+        })
+    }
+
+    #[test]
+    fn ratios_count_each_busy_run_once() {
+        use ServerKind::*;
+        let row = |tokio_busy| EchoRow {
+            connections: 1,
+            in_flight: 16,
+            size: 16,
+            cells: vec![
+                (WsTokio, cell(100, tokio_busy)),
+                (WsAsyncStd, cell(50, false)),
+                (WsSmol, cell(200, false)),
+            ],
+        };
+        let rows = [row(true), row(false)];
+        let refs: Vec<&EchoRow> = rows.iter().collect();
+        let (values, busy) = ratios(&refs, &[(WsAsyncStd, WsTokio), (WsSmol, WsTokio)]);
+        assert_eq!(values, vec![Some(0.5), Some(0.5), Some(2.0), Some(2.0)]);
+        assert_eq!(
+            busy, 1,
+            "ws-tokio's busy run feeds two ratios but is one run"
+        );
+    }
 
     #[test]
     fn verdicts_name_the_worst_value_first() {
