@@ -158,7 +158,8 @@ pub fn better<T>(
     }
 }
 
-fn progress_line(kind: ServerKind, row: &str, got: &Result<EchoCell, String>) -> String {
+/// One line about one run, for the progress log and `ws-bench echo`.
+pub fn progress_line(kind: ServerKind, row: &str, got: &Result<EchoCell, String>) -> String {
     let what = match got {
         Ok(c) => {
             let r = &c.report;

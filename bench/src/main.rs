@@ -155,25 +155,11 @@ fn echo(args: &[String]) -> Res<()> {
         warmup: Duration::from_millis(ms / 3),
         duration: Duration::from_millis(ms),
         latency: true,
-    })?;
-    let r = &cell.report;
-    println!(
-        "{} size {size} conns {connections} in flight {in_flight}: {:.0} msg/s {:.1} MB/s, server {:.2} µs/msg, \
-         load generator {:.0}% CPU {:.2} syscalls/msg, {:.2} allocs/msg {:.0} B/msg{}",
-        kind.name(),
-        r.load.msgs_per_sec(),
-        r.load.mb_per_sec(),
-        cell.server_us_per_msg().unwrap_or(f64::NAN),
-        r.cpu_share.unwrap_or(f64::NAN) * 100.0,
-        r.syscalls_per_msg(),
-        cell.allocs_per_msg,
-        cell.bytes_per_msg,
-        r.rtt.map_or(String::new(), |t| format!(
-            ", round trip under that load p50 {:.1} µs p99 {:.1} µs",
-            t.p50.as_secs_f64() * 1e6,
-            t.p99.as_secs_f64() * 1e6
-        )),
-    );
+    });
+    // The round trip is timed under the whole window (`in_flight` per connection).
+    let row = format!("conns {connections} size {size} in flight {in_flight}");
+    println!("{}", echo::progress_line(kind, &row, &cell));
+    cell?;
     Ok(())
 }
 
