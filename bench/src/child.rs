@@ -7,11 +7,12 @@
 //! allocation backtraces with `trace N`. It exits when its standard input closes.
 
 use crate::alloc;
+use crate::procstat::{self, CpuSample};
 use crate::servers::{self, ServerKind};
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 /// Allocation counters of a server process.
 pub type ServerStats = alloc::AllocStats;
@@ -30,12 +31,17 @@ fn bad(msg: String) -> io::Error {
 }
 
 impl ServerProcess {
-    /// Starts `ws-bench serve KIND --threads N`; its standard error goes to
-    /// `log_dir/KIND.log`.
-    pub fn spawn(kind: ServerKind, threads: usize, log_dir: &Path) -> io::Result<Self> {
+    /// Starts `ws-bench serve KIND --threads N`, pinned to core `cpu` with `taskset` when
+    /// that is given; its standard error goes to `log_dir/KIND.log`.
+    pub fn spawn(
+        kind: ServerKind,
+        threads: usize,
+        log_dir: &Path,
+        cpu: Option<usize>,
+    ) -> io::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         let log = std::fs::File::create(log_dir.join(format!("{}.log", kind.name())))?;
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut child = procstat::pinned_command(&std::env::current_exe()?, cpu)
             .args(["serve", kind.name(), "--threads", &threads.to_string()])
             .env("ASYNC_STD_THREAD_COUNT", threads.to_string())
             .stdin(Stdio::piped())
@@ -96,6 +102,16 @@ impl ServerProcess {
     pub fn trace(&mut self, n: u64) -> io::Result<()> {
         writeln!(self.stdin, "trace {n}")?;
         self.stdin.flush()
+    }
+
+    /// Its CPU time (every thread) now.
+    pub fn cpu(&self) -> Option<CpuSample> {
+        CpuSample::take(Path::new(&format!("/proc/{}/stat", self.child.id())))
+    }
+
+    /// The CPUs it may run on, as the kernel has it (`Cpus_allowed_list`).
+    pub fn allowed_cpus(&self) -> Option<String> {
+        procstat::allowed_cpus(Path::new(&format!("/proc/{}/status", self.child.id())))
     }
 
     /// Its resident set size in bytes, from `/proc/PID/statm` (4 KiB pages).

@@ -1,19 +1,27 @@
 //! The echo servers under test, each on its own runtime with the same number of worker threads.
 //!
-//! Every server echoes text and binary messages one at a time (receive one, send and flush
-//! it), the way an application would write it with that library's documented API.
+//! Every server echoes text and binary messages the way that library's README (or the example
+//! it points to) shows: ours receive one message and send it (`examples::echo`, the README's
+//! loop), fastwebsockets reads a frame and writes it, tokio-tungstenite `forward`s its stream
+//! into its sink. One more row runs ours on tokio with the batched pattern ([`echo_batched`]).
+//!
+//! Ours set `TCP_NODELAY`, as our examples do; the peers leave Nagle's algorithm on, as their
+//! READMEs do (neither sets `TCP_NODELAY`), so the kernel may coalesce their small writes.
 
 use crate::wire;
 use bytes::{Buf, BytesMut};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, StreamExt};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use ws_driver::{Transport, WebSocketStream};
 
 /// An echo server implementation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServerKind {
     /// Ours, on tokio.
     WsTokio,
+    /// Ours, on tokio, echoing with [`echo_batched`] (feed what is ready, then one flush).
+    WsTokioBatched,
     /// Ours, on async-std.
     WsAsyncStd,
     /// Ours, on smol.
@@ -28,23 +36,33 @@ pub enum ServerKind {
 
 impl ServerKind {
     /// The servers compared end to end, ours first.
-    pub const ECHO: [ServerKind; 5] = [
+    pub const ECHO: [ServerKind; 6] = [
         ServerKind::WsTokio,
+        ServerKind::WsTokioBatched,
         ServerKind::WsAsyncStd,
         ServerKind::WsSmol,
         ServerKind::Tungstenite,
         ServerKind::FastWebSockets,
     ];
 
-    /// The name used on the command line and in tables.
+    /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
             ServerKind::WsTokio => "ws-tokio",
+            ServerKind::WsTokioBatched => "ws-tokio-batched",
             ServerKind::WsAsyncStd => "ws-async-std",
             ServerKind::WsSmol => "ws-smol",
             ServerKind::Tungstenite => "tokio-tungstenite",
             ServerKind::FastWebSockets => "fastwebsockets",
             ServerKind::Raw => "raw",
+        }
+    }
+
+    /// The name used in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServerKind::WsTokioBatched => "ws-tokio (feed+flush)",
+            other => other.name(),
         }
     }
 
@@ -60,7 +78,10 @@ impl ServerKind {
     pub fn is_ours(self) -> bool {
         matches!(
             self,
-            ServerKind::WsTokio | ServerKind::WsAsyncStd | ServerKind::WsSmol
+            ServerKind::WsTokio
+                | ServerKind::WsTokioBatched
+                | ServerKind::WsAsyncStd
+                | ServerKind::WsSmol
         )
     }
 }
@@ -80,6 +101,18 @@ pub fn serve(kind: ServerKind, listener: std::net::TcpListener, threads: usize) 
                 tokio::spawn(async move {
                     if let Ok(ws) = ws_tokio::accept(tcp).await {
                         examples::echo(ws).await;
+                    }
+                });
+            }
+        }),
+        ServerKind::WsTokioBatched => tokio_runtime(threads)?.block_on(async {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            loop {
+                let (tcp, _) = listener.accept().await?;
+                tcp.set_nodelay(true)?;
+                tokio::spawn(async move {
+                    if let Ok(ws) = ws_tokio::accept(tcp).await {
+                        echo_batched(ws).await;
                     }
                 });
             }
@@ -122,7 +155,6 @@ pub fn serve(kind: ServerKind, listener: std::net::TcpListener, threads: usize) 
             let listener = tokio::net::TcpListener::from_std(listener)?;
             loop {
                 let (tcp, _) = listener.accept().await?;
-                tcp.set_nodelay(true)?;
                 tokio::spawn(tungstenite_echo(tcp));
             }
         }),
@@ -130,7 +162,6 @@ pub fn serve(kind: ServerKind, listener: std::net::TcpListener, threads: usize) 
             let listener = tokio::net::TcpListener::from_std(listener)?;
             loop {
                 let (tcp, _) = listener.accept().await?;
-                tcp.set_nodelay(true)?;
                 tokio::spawn(fastwebsockets_echo(tcp));
             }
         }),
@@ -153,23 +184,57 @@ pub fn tokio_runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-async fn tungstenite_echo(tcp: tokio::net::TcpStream) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-        return;
-    };
-    while let Some(Ok(message)) = ws.next().await {
-        if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
-            break;
+/// The batched echo loop: wait for one message, then `feed` it and every further message that
+/// is already there (`recv().now_or_never()`), then `flush` once. Each message is queued as it
+/// arrives and nothing waits for a message that has not arrived yet.
+pub async fn echo_batched<T: Transport>(mut ws: WebSocketStream<T>) {
+    while let Some(first) = ws.recv().await {
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Ok(message) if message.is_data() => {
+                    // Fails only once the connection is closing; keep reading to finish it.
+                    let _ = ws.feed(message).await;
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("connection error: {e}"),
+            }
+            // `None`: nothing ready now; `Some(None)`: the stream ended (the outer loop sees
+            // that too). `recv` is cancel-safe, so dropping the pending call loses nothing.
+            next = ws.recv().now_or_never().flatten();
         }
+        let _ = ws.flush().await;
     }
 }
 
+/// tokio-tungstenite's own echo server (`examples/echo-server.rs`, where its README points):
+/// split, keep text and binary messages, `forward` them to the sink. `forward` feeds each
+/// message and flushes when the stream has nothing ready, so ready echoes leave together.
+async fn tungstenite_echo(tcp: tokio::net::TcpStream) {
+    use futures::TryStreamExt;
+    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+        return;
+    };
+    let (write, read) = ws.split();
+    let _ = read
+        .try_filter(|m| futures::future::ready(m.is_text() || m.is_binary()))
+        .forward(write)
+        .await;
+}
+
+/// fastwebsockets' README server: `WebSocket::after_handshake` with vectored writes, automatic
+/// close and pong, `read_frame` then `write_frame`; wrapped in its `FragmentCollector` (the
+/// README's way to get whole messages), as every other server here echoes messages.
 async fn fastwebsockets_echo(mut tcp: tokio::net::TcpStream) {
     use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
     if wire::server_handshake(&mut tcp).await.is_err() {
         return;
     }
-    let mut ws = FragmentCollector::new(WebSocket::after_handshake(tcp, Role::Server));
+    let mut ws = WebSocket::after_handshake(tcp, Role::Server);
+    ws.set_writev(true);
+    ws.set_auto_close(true);
+    ws.set_auto_pong(true);
+    let mut ws = FragmentCollector::new(ws);
     while let Ok(frame) = ws.read_frame().await {
         let echoed = match frame.opcode {
             OpCode::Close => break,
