@@ -1,5 +1,9 @@
 //! Payload masking (RFC 6455 §5.3).
 
+use rand::rngs::{StdRng, SysRng};
+use rand::{Rng, SeedableRng};
+use std::fmt;
+
 /// A 32-bit masking key (RFC 6455 §5.3).
 ///
 /// Clients pick a fresh, unpredictable key for every frame they send; servers never mask.
@@ -41,6 +45,37 @@ pub fn apply_mask(buf: &mut [u8], key: MaskingKey, offset: usize) {
     }
 }
 
+/// The masking keys of one connection: a ChaCha12 CSPRNG of its own, seeded from the operating
+/// system when the first key is needed (RFC 6455 §5.3, §10.3: keys must not be predictable).
+///
+/// One seed per connection instead of one thread-local generator lookup per frame: drawing a
+/// key is then a read from the generator's block buffer. A server never masks, so never seeds.
+#[derive(Default)]
+pub(crate) struct MaskKeys(Option<Box<StdRng>>);
+
+impl MaskKeys {
+    /// The next key.
+    pub(crate) fn next_key(&mut self) -> MaskingKey {
+        let rng = self.0.get_or_insert_with(|| Box::new(seed()));
+        MaskingKey(rng.next_u32().to_ne_bytes())
+    }
+}
+
+/// A generator seeded from the operating system; should that fail, from the thread-local
+/// generator (itself seeded from the operating system) rather than failing the send.
+fn seed() -> StdRng {
+    StdRng::try_from_rng(&mut SysRng).unwrap_or_else(|_| StdRng::from_rng(&mut rand::rng()))
+}
+
+impl fmt::Debug for MaskKeys {
+    /// Says whether the generator is seeded, never its state: that would predict the keys.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MaskKeys")
+            .field("seeded", &self.0.is_some())
+            .finish()
+    }
+}
+
 #[inline(always)]
 fn xor_word(word: &mut [u8], wide: u64) {
     let mut w = [0u8; 8];
@@ -65,6 +100,20 @@ mod tests {
         let mut data = *b"Hello";
         apply_mask(&mut data, MaskingKey([0x37, 0xfa, 0x21, 0x3d]), 0);
         assert_eq!(data, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    }
+
+    #[test]
+    fn connection_keys_differ_and_hide_the_generator() {
+        let mut keys = MaskKeys::default();
+        assert_eq!(format!("{keys:?}"), "MaskKeys { seeded: false }");
+        let drawn: std::collections::HashSet<_> = (0..1000).map(|_| keys.next_key()).collect();
+        assert!(drawn.len() > 990, "masking keys repeat: {}", drawn.len());
+        assert_eq!(format!("{keys:?}"), "MaskKeys { seeded: true }");
+        // Two connections do not share a key sequence.
+        let mut other = MaskKeys::default();
+        let theirs: Vec<_> = (0..8).map(|_| other.next_key()).collect();
+        let ours: Vec<_> = (0..8).map(|_| keys.next_key()).collect();
+        assert_ne!(theirs, ours);
     }
 
     #[test]

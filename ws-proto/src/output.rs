@@ -1,8 +1,8 @@
 //! The queue of encoded bytes waiting to be written to the transport.
 
 use crate::extension::Rsv;
-use crate::frame::{FrameHeader, OpCode};
-use crate::mask::{apply_mask, MaskingKey};
+use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::mask::{apply_mask, MaskKeys, MaskingKey};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -25,11 +25,18 @@ pub(crate) struct Output {
     pending_pong: Option<(Bytes, Option<MaskingKey>)>,
     /// The queue length at or above which a pong is held back rather than queued.
     pong_limit: usize,
+    /// This connection's masking keys (clients only draw from it).
+    keys: MaskKeys,
 }
 
 impl Output {
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// A fresh masking key for the next frame of a client (RFC 6455 §5.3).
+    pub(crate) fn masking_key(&mut self) -> MaskingKey {
+        self.keys.next_key()
     }
 
     /// Queues the automatic reply to a ping, without letting the peer grow the queue: when it
@@ -103,8 +110,13 @@ impl Output {
         header.rsv2 = rsv.rsv2;
         header.rsv3 = rsv.rsv3;
         header.mask = mask;
-        self.len += header.encoded_len() + payload.len();
-        header.encode(&mut self.staging);
+        // The header goes in with one copy (not a bounds-checked put per field).
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let mut rest = &mut head[..];
+        header.encode(&mut rest);
+        let head_len = MAX_HEADER_LEN - rest.len();
+        self.len += head_len + payload.len();
+        self.staging.extend_from_slice(&head[..head_len]);
         match mask {
             Some(key) => {
                 let start = self.staging.len();
@@ -121,22 +133,29 @@ impl Output {
 
     /// Encodes a whole data message as frames of at most `fragment` payload bytes (one frame
     /// when it fits, RFC 6455 §5.4): the opcode and `rsv` on the first, `Continuation` and no
-    /// RSV bits on the rest (RFC 7692 §6.1), each masked with a fresh key from `mask`.
+    /// RSV bits on the rest (RFC 7692 §6.1), each masked with a fresh key when `masked`.
     pub(crate) fn push_message(
         &mut self,
         opcode: OpCode,
         rsv: Rsv,
         payload: &Bytes,
         fragment: usize,
-        mut mask: impl FnMut() -> Option<MaskingKey>,
+        masked: bool,
     ) {
         let fragment = fragment.max(1);
+        if payload.len() <= fragment {
+            // One frame, the common case: no slice of the payload (a reference count) to take.
+            let mask = masked.then(|| self.keys.next_key());
+            self.push_frame(opcode, true, rsv, payload, mask);
+            return;
+        }
         let mut start = 0usize;
         let (mut opcode, mut rsv) = (opcode, rsv);
         loop {
             let end = payload.len().min(start.saturating_add(fragment));
             let fin = end == payload.len();
-            self.push_frame(opcode, fin, rsv, &payload.slice(start..end), mask());
+            let mask = masked.then(|| self.keys.next_key());
+            self.push_frame(opcode, fin, rsv, &payload.slice(start..end), mask);
             if fin {
                 return;
             }

@@ -13,8 +13,9 @@ use bytes::Bytes;
 use std::io::IoSlice;
 
 impl Connection {
-    pub(super) fn mask(&self) -> Option<MaskingKey> {
-        mask_for(self.role)
+    /// A fresh masking key for a client's frame, none for a server's (RFC 6455 §5.1, §5.3).
+    pub(super) fn mask(&mut self) -> Option<MaskingKey> {
+        (self.role == Role::Client).then(|| self.out.masking_key())
     }
 
     pub(super) fn check_can_send(&self) -> Result<(), SendError> {
@@ -42,15 +43,16 @@ impl Connection {
         if self.sending_fragments {
             return Err(SendError::InvalidFrameSequence);
         }
-        let (rsv, payload) = match self.extension.as_mut().and_then(|e| e.encode(payload)) {
-            Some((rsv, encoded)) => (rsv, encoded),
-            None => (Rsv::NONE, payload.clone()),
+        let encoded = self.extension.as_mut().and_then(|e| e.encode(payload));
+        let (rsv, payload) = match &encoded {
+            Some((rsv, encoded)) => (*rsv, encoded),
+            None => (Rsv::NONE, payload),
         };
         // Split into frames of at most `fragment_size` (RSV bits on the first only).
-        let role = self.role;
+        let masked = self.role == Role::Client;
         let fragment = self.config.fragment_size;
         self.out
-            .push_message(opcode, rsv, &payload, fragment, || mask_for(role));
+            .push_message(opcode, rsv, payload, fragment, masked);
         Ok(())
     }
 
@@ -84,7 +86,7 @@ impl Connection {
         if payload.len() > self.config.fragment_size {
             let fragment = self.config.fragment_size;
             self.out
-                .push_message(opcode, rsv, &payload, fragment, || None);
+                .push_message(opcode, rsv, &payload, fragment, false);
             return Ok(());
         }
         self.out.push_encoded(&encoded.head);
@@ -166,13 +168,5 @@ impl Connection {
             self.advance_output(n);
         }
         all
-    }
-}
-
-/// A fresh masking key for a client's frame, none for a server's (RFC 6455 §5.3).
-fn mask_for(role: Role) -> Option<MaskingKey> {
-    match role {
-        Role::Client => Some(MaskingKey::random()),
-        Role::Server => None,
     }
 }

@@ -140,6 +140,38 @@ fn client_masks_every_frame_with_fresh_keys() {
 }
 
 #[test]
+fn fragments_get_fresh_keys_and_connections_do_not_share_a_key_sequence() {
+    // Every fragment of a message split by fragment_size has its own key, and the payload
+    // still reads back whole: the single-frame path and the split path mask alike.
+    let mut c = Connection::new(Role::Client, Config::default().fragment_size(4));
+    c.send(Message::binary(b"0123456789".to_vec())).unwrap();
+    c.send(Message::binary(b"abc".to_vec())).unwrap();
+    let frames = sent_frames(&mut c);
+    let payloads: Vec<&[u8]> = frames.iter().map(|(_, p)| &p[..]).collect();
+    assert_eq!(payloads, [&b"0123"[..], b"4567", b"89", b"abc"]);
+    let keys: std::collections::HashSet<_> = frames.iter().map(|(h, _)| h.mask.unwrap()).collect();
+    assert_eq!(
+        keys.len(),
+        frames.len(),
+        "a key repeats within one connection"
+    );
+    // Each connection has its own generator, seeded from the OS: no two start alike.
+    let first_keys = |_| {
+        let mut c = Connection::new(Role::Client, Config::default());
+        for _ in 0..4 {
+            c.send(Message::text("x")).unwrap();
+        }
+        let keys: Vec<_> = sent_frames(&mut c).iter().map(|(h, _)| h.mask).collect();
+        keys
+    };
+    let sequences: std::collections::HashSet<_> = (0..8).map(first_keys).collect();
+    assert_eq!(sequences.len(), 8, "two connections drew the same keys");
+    // Debug output of a client connection never shows the generator's state.
+    let debug = format!("{c:?}");
+    assert!(debug.contains("MaskKeys { seeded: true }"), "{debug}");
+}
+
+#[test]
 fn roles_enforce_masking() {
     fails_with(
         &frame(true, OpCode::Text, b"hi", false),
