@@ -170,7 +170,7 @@ impl Connection {
 }
 
 /// A fresh masking key for a client's frame, none for a server's (RFC 6455 §5.3).
-fn mask_for(role: Role) -> Option<MaskingKey> {
+pub(super) fn mask_for(role: Role) -> Option<MaskingKey> {
     match role {
         Role::Client => Some(MaskingKey::random()),
         Role::Server => None,
