@@ -296,9 +296,7 @@ pub use runtime::{ProxyStream, Tokio, TokioIo};
 /// [`FuturesAsyncReadCompatExt`]: compat::FuturesAsyncReadCompatExt
 /// [`FuturesAsyncWriteCompatExt`]: compat::FuturesAsyncWriteCompatExt
 pub mod compat {
-    pub use tokio_util::compat::{
-        Compat, FuturesAsyncReadCompatExt, FuturesAsyncWriteCompatExt,
-    };
+    pub use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt, FuturesAsyncWriteCompatExt};
 }
 
 ws_driver::adapter_api! {

@@ -76,7 +76,9 @@ impl<T: Transport> futures_io::AsyncWrite for ByteStream<T> {
             return Poll::Ready(Ok(0));
         }
         ready!(driver.poll_ready(cx)).map_err(io_error)?;
-        let n = buf.len().min(driver.connection().config().fragment_size.max(1));
+        let n = buf
+            .len()
+            .min(driver.connection().config().fragment_size.max(1));
         let message = Message::Binary(Bytes::copy_from_slice(&buf[..n]));
         driver.start_send(message).map_err(io_error)?;
         match driver.poll_flush(cx) {
