@@ -133,9 +133,60 @@ fn status_bytes(field: &str) -> u64 {
     kib << 10
 }
 
+/// Loopback TCP doing the same work (generate, send, receive, check `len` bytes each way, one
+/// direction after the other), for comparison: its duration.
+fn tcp_baseline(len: u64) -> std::time::Duration {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let start = Instant::now();
+    let server = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().expect("accept");
+        let (mut expect, mut buf) = (Expect::new(), vec![0u8; 64 << 10]);
+        while expect.seen < len {
+            let n = tcp.read(&mut buf).expect("read");
+            assert!(
+                n > 0 && expect.check(&buf[..n]),
+                "TCP baseline: bytes differ"
+            );
+        }
+        send_tcp(&mut tcp, len);
+    });
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    send_tcp(&mut tcp, len);
+    let (mut expect, mut buf) = (Expect::new(), vec![0u8; 64 << 10]);
+    while expect.seen < len {
+        let n = tcp.read(&mut buf).expect("read");
+        assert!(
+            n > 0 && expect.check(&buf[..n]),
+            "TCP baseline: bytes differ"
+        );
+    }
+    server.join().expect("TCP baseline server");
+    start.elapsed()
+}
+
+fn send_tcp(tcp: &mut std::net::TcpStream, len: u64) {
+    use std::io::Write;
+    let (mut noise, mut left, mut buf) = (Noise::new(), len, vec![0u8; 64 << 10]);
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        noise.fill(&mut buf[..n]);
+        tcp.write_all(&buf[..n]).expect("write");
+        left -= n as u64;
+    }
+}
+
 /// The child's work: both ends in this process, peak RSS measured around the exchange.
 fn exchange<R: Runtime>() {
     let len = size();
+    let tcp = tcp_baseline(len);
+    println!(
+        "{}: loopback TCP, the same work: {:.1} s, {:.0} MB/s each way",
+        R::NAME,
+        tcp.as_secs_f64(),
+        2.0 * len as f64 / 1e6 / tcp.as_secs_f64()
+    );
     let addr = R::serve(ServeOptions::default(), noise_echo(len));
     for deflate in [false, true] {
         let config = match deflate {
@@ -157,10 +208,12 @@ fn exchange<R: Runtime>() {
             let growth = status_bytes("VmHWM:").saturating_sub(before);
             ws.close(None).await.expect("close");
             println!(
-                "{}: {len} bytes each way, deflate {deflate}: {:.1} s, {:.0} MB/s each way, peak RSS growth {} KiB",
+                "{}: {len} bytes each way, deflate {deflate}: {:.1} s, {:.0} MB/s each way \
+                 ({:.0}% of TCP), peak RSS growth {} KiB",
                 R::NAME,
                 elapsed.as_secs_f64(),
                 2.0 * len as f64 / 1e6 / elapsed.as_secs_f64(),
+                100.0 * tcp.as_secs_f64() / elapsed.as_secs_f64(),
                 growth >> 10
             );
             assert!(
