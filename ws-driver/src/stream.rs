@@ -222,9 +222,12 @@ impl<T: Transport> WebSocketStream<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel-safe: a message leaves the connection only in the poll that returns its reader,
-    /// and the next `recv` or `recv_stream` returns it. (Once a reader exists, dropping it
-    /// discards the rest of its message: see [`MessageReader`].)
+    /// Cancel-safe: a message leaves the connection only in the poll that returns its reader;
+    /// cancelled before, the next `recv` or `recv_stream` returns the message (one that began
+    /// to arrive goes back to reassembly for `recv`). On a split reading half, if the writing
+    /// half happened to read the message's first chunk just before the cancellation, only
+    /// `recv_stream` can still return it: `recv` discards it. Once a reader exists, dropping it
+    /// discards the rest of its message: see [`MessageReader`].
     pub async fn recv_stream(&mut self) -> Option<Result<MessageReader<'_, T>, Error>> {
         streaming::recv_stream(Access::Borrowed(&mut self.driver), None).await
     }

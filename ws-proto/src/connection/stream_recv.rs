@@ -60,10 +60,24 @@ impl Connection {
         }
     }
 
-    /// Withdraws a [`stream_next_message`](Self::stream_next_message) request that no message
-    /// took yet: the next message is reassembled.
+    /// Withdraws a [`stream_next_message`](Self::stream_next_message) request: the next
+    /// message is reassembled, and so is a streamed one in progress that nothing was delivered
+    /// of yet (its first frame's header arrived, no chunk yet), if its frames so far are within
+    /// the usual limits. (A driver calls this when the call that asked for a stream was
+    /// cancelled, so the message is not lost to a later whole-message receive.)
     pub fn reassemble_next_message(&mut self) {
         self.stream.next = None;
+        let undelivered =
+            self.stream.active.is_some() && !self.stream.announced && self.stream.pending.is_none();
+        let frame_fits = self.frame.as_ref().is_none_or(|f| {
+            f.header.opcode.is_control() || f.header.payload_len <= self.config.frame_limit() as u64
+        });
+        if undelivered && frame_fits && self.msg_size <= self.config.max_message_size as u64 {
+            self.stream.active = None;
+            if let Some(buffered) = self.stream.buffered.take() {
+                self.msg_buf.extend_from_slice(&buffered);
+            }
+        }
     }
 
     /// Whether a streamed message is in progress (its last chunk is still to come).

@@ -217,3 +217,28 @@ fn abandoning_a_streamed_send_fails_the_connection_with_1011_and_whole_sends_wai
     };
     assert_eq!(frame.code, CloseCode::INTERNAL_ERROR);
 }
+
+#[test]
+fn a_stream_request_withdrawn_before_any_chunk_leaves_the_message_whole() {
+    for deflate in [false, true] {
+        let mut client = conn(Role::Client, Config::default().fragment_size(3000), deflate);
+        let mut server = conn(Role::Server, Config::default(), deflate);
+        let data = sample(10_000);
+        stream_out(&mut client, OpCode::Binary, &data, 10_000);
+        let wire = client.take_output();
+        server.stream_next_message(u64::MAX);
+        // The first frame's header arrives: the message is taken for streaming, no chunk yet.
+        let (_, header) = FrameHeader::decode(&wire).unwrap().unwrap();
+        server.receive(&wire[..header]);
+        assert_eq!(drain(&mut server).unwrap(), []);
+        assert!(server.is_streaming_message());
+        // The request is withdrawn (a cancelled `recv_stream`): the message comes whole.
+        server.reassemble_next_message();
+        server.receive(&wire[header..]);
+        assert_eq!(
+            drain(&mut server).unwrap(),
+            [Event::Message(Message::binary(data.clone()))],
+            "deflate {deflate}"
+        );
+    }
+}
