@@ -400,6 +400,79 @@ fn into_io_carries_bytes_both_ways<R: Runtime>() {
     });
 }
 
+/// Echoes each message chunk by chunk as it arrives: the reading half streams it in while the
+/// writing half streams it out, at the same time.
+fn split_streaming_echo<T: Transport + Send + 'static>(
+    ws: WebSocketStream<T>,
+) -> futures::future::BoxFuture<'static, String> {
+    Box::pin(async move {
+        let (mut sink, mut reader) = ws.split();
+        let mut echoed = 0u64;
+        while let Some(Ok(mut incoming)) = reader.recv_stream_with_limit(u64::MAX).await {
+            let Ok(mut writer) = sink.send_stream(incoming.kind()).await else {
+                break;
+            };
+            while let Some(Ok(chunk)) = incoming.next().await {
+                echoed += chunk.len() as u64;
+                if writer.write_all(&chunk).await.is_err() {
+                    return format!("write failed after {echoed}");
+                }
+            }
+            let _ = writer.finish().await;
+        }
+        format!("{echoed} bytes")
+    })
+}
+
+fn split_halves_stream_both_ways_at_once<R: Runtime>() {
+    let (url, mut reports) = serve_reporting::<R, _>(split_streaming_echo);
+    R::block_on(async {
+        for deflate in [false, true] {
+            let (mut sink, mut reader) = connect::<R>(&url, deflate).await.split();
+            let len = 8_000_000usize;
+            let data: Vec<u8> = (0..len as u32).map(|i| (i / 3 % 251) as u8).collect();
+            // Both at once: the echo comes back while we are still sending, through the
+            // bounded buffers of both ends.
+            let sending = async {
+                let mut writer = sink.send_stream(MessageKind::Binary).await.unwrap();
+                for piece in data.chunks(100_000) {
+                    writer.write_all(piece).await.unwrap();
+                }
+                writer.finish().await.unwrap();
+            };
+            let receiving = async {
+                let mut back = Vec::with_capacity(len);
+                let mut incoming = reader
+                    .recv_stream_with_limit(u64::MAX)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(incoming.kind(), MessageKind::Binary);
+                while let Some(chunk) = incoming.next().await {
+                    back.extend_from_slice(&chunk.unwrap());
+                }
+                back
+            };
+            let ((), back) =
+                within::<R, _>("the echo", futures::future::join(sending, receiving)).await;
+            assert!(
+                back == data,
+                "{} deflate {deflate}: the echo differs",
+                R::NAME
+            );
+            within::<R, _>("close", sink.close(None)).await.unwrap();
+            while within::<R, _>("the end", reader.recv()).await.is_some() {}
+            let report = within::<R, _>("the report", reports.next()).await.unwrap();
+            assert_eq!(
+                report,
+                format!("{len} bytes"),
+                "{} deflate {deflate}",
+                R::NAME
+            );
+        }
+    });
+}
+
 #[test]
 fn errors_say_what_happened() {
     let cut = Error::MessageCut(None).to_string();
@@ -416,4 +489,5 @@ tests::for_each_runtime!(
     pings_are_answered_while_a_stream_is_open_both_ways,
     streamed_and_whole_messages_mix_on_one_connection,
     into_io_carries_bytes_both_ways,
+    split_halves_stream_both_ways_at_once,
 );
