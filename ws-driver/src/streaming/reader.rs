@@ -141,8 +141,9 @@ pub(crate) async fn recv_stream<'a, T: Transport>(
 /// `AsyncRead` of its bytes (in `ws-tokio`, `.compat()` gives tokio's `AsyncRead`). From
 /// `recv_stream` on the stream or its reading half.
 ///
-/// Its [`kind`](Self::kind) is known before any byte. Text is checked as UTF-8 as it
-/// arrives: invalid text fails the connection with 1007 at the first bad byte, before the rest
+/// Its [`kind`](Self::kind) is known before any byte. Chunks are pieces of the payload as they
+/// arrived: a text message's chunks may split a character, the whole is valid UTF-8. Text is
+/// checked as UTF-8 as it arrives: invalid text fails the connection with 1007 at the first bad byte, before the rest
 /// is read. The size limit (1009) applies to the message as it arrives. Pings that arrive
 /// meanwhile are answered. Bytes are read from the transport only as the reader asks for
 /// them, so a slow reader slows the peer rather than filling memory.
