@@ -19,6 +19,8 @@
 #                           time goes to the suite's own Python, not to our code
 #        AUTOBAHN_CASES     a JSON list such as '["1.*"]': run just these cases, once per runtime
 #                           and role, instead of the plan above
+#        AUTOBAHN_STREAMING 1: the testees echo with the streaming API (`--streaming`:
+#                           recv_stream in, send_stream out, chunk by chunk; issue 19)
 #        AUTOBAHN_BUILD     release (default): build the examples in release mode and test those;
 #                           test: the binaries of the test build (`cargo test --workspace
 #                           --no-run`, target/debug), as scripts/test.sh does right after that
@@ -60,6 +62,8 @@ done
 sections=${AUTOBAHN_SECTIONS:-all}
 jobs=${AUTOBAHN_JOBS:-$(nproc)}
 only_cases=${AUTOBAHN_CASES:-}
+testee_flags=()
+[[ ${AUTOBAHN_STREAMING:-} == 1 ]] && testee_flags=(--streaming)
 
 case ${AUTOBAHN_BUILD:-release} in
   release) cargo build --release --locked -q -p examples; bin=$root/target/release ;;
@@ -103,7 +107,7 @@ run_one() (
   started=$(date +%s)
   if [[ $role == server ]]; then
     : >"$out/$name-echo-server.log"
-    "$bin/echo-server-$rt" 127.0.0.1:0 >"$out/$name-echo-server.log" 2>&1 &
+    "$bin/echo-server-$rt" 127.0.0.1:0 "${testee_flags[@]}" >"$out/$name-echo-server.log" 2>&1 &
     server=$!
     trap 'kill "$server" 2>/dev/null || true' EXIT
     url=$(server_url "$out/$name-echo-server.log" "$server") &&
@@ -112,7 +116,7 @@ run_one() (
     wait "$server" 2>/dev/null || true
   else
     "$tools/run.sh" client "ws-$rt" "$out/$name" -- \
-      "$bin/autobahn-client-$rt" || status=1
+      "$bin/autobahn-client-$rt" "${testee_flags[@]}" || status=1
   fi
   # CPU: what wstest and our peer used (user + system), the figure a busy machine does not
   # inflate; wall-clock time grows with the machine's load.

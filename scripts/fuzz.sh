@@ -16,7 +16,7 @@ cd "$root/fuzz"
 
 seconds=${1:-60}
 if [[ $# -gt 0 ]]; then shift; fi
-all=(frame_header connection handshake_request handshake_response deflate)
+all=(frame_header connection handshake_request handshake_response deflate stream_recv)
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then targets=("${all[@]}"); fi
 sanitizer=${FUZZ_SANITIZER:-none}

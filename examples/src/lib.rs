@@ -29,10 +29,65 @@ pub async fn echo<T: Transport>(mut ws: WebSocketStream<T>) {
     }
 }
 
-/// Parsed command line of the echo servers: `ADDR [--tls-cert CERT.pem --tls-key KEY.pem]`.
+/// Echoes every text and binary message back as it arrives, streamed in and out chunk by chunk
+/// (`recv_stream` on the reading half, `send_stream` on the writing half, concurrently), so a
+/// message of any size is echoed in bounded memory. The echo servers and the Autobahn client
+/// testees run it with `--streaming`.
+///
+/// A message cut by a failure (invalid UTF-8, too big) is not finished: dropping its writer
+/// would fail the connection with 1011, but it is failed already (with 1007 or 1009).
+pub async fn echo_streaming<T: Transport>(ws: WebSocketStream<T>) {
+    use futures::{AsyncWriteExt, StreamExt};
+    let (mut sink, mut reader) = ws.split();
+    while let Some(incoming) = reader.recv_stream().await {
+        let mut incoming = match incoming {
+            Ok(incoming) => incoming,
+            Err(e) => {
+                eprintln!("connection error: {e}");
+                continue;
+            }
+        };
+        let Ok(mut writer) = sink.send_stream(incoming.kind()).await else {
+            // Closing: read on to finish the closing handshake.
+            while incoming.next().await.is_some() {}
+            continue;
+        };
+        let mut whole = true;
+        while let Some(chunk) = incoming.next().await {
+            let written = match chunk {
+                Ok(chunk) => writer.write_all(&chunk).await.is_ok(),
+                Err(e) => {
+                    eprintln!("connection error: {e}");
+                    false
+                }
+            };
+            if !written {
+                whole = false;
+                break;
+            }
+        }
+        if whole {
+            let _ = writer.finish().await;
+        }
+    }
+}
+
+/// [`echo_streaming`] when `streaming`, else [`echo`].
+pub async fn echo_as<T: Transport>(ws: WebSocketStream<T>, streaming: bool) {
+    if streaming {
+        echo_streaming(ws).await
+    } else {
+        echo(ws).await
+    }
+}
+
+/// Parsed command line of the echo servers: `ADDR [--tls-cert CERT.pem --tls-key KEY.pem]
+/// [--streaming]`.
 pub struct ServerArgs {
     /// Address to listen on.
     pub addr: String,
+    /// Echo with [`echo_streaming`] instead of [`echo`].
+    pub streaming: bool,
     /// TLS settings when `--tls-cert` and `--tls-key` were given.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -42,8 +97,10 @@ pub fn server_args() -> Result<ServerArgs, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut addr = "127.0.0.1:9001".to_string();
     let (mut cert, mut key) = (None, None);
+    let mut streaming = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--streaming" => streaming = true,
             "--tls-cert" => cert = args.next(),
             "--tls-key" => key = args.next(),
             _ => addr = arg,
@@ -54,7 +111,11 @@ pub fn server_args() -> Result<ServerArgs, Box<dyn std::error::Error>> {
         (None, None) => None,
         _ => return Err("--tls-cert and --tls-key go together".into()),
     };
-    Ok(ServerArgs { addr, tls })
+    Ok(ServerArgs {
+        addr,
+        streaming,
+        tls,
+    })
 }
 
 /// A rustls server configuration from PEM files.
@@ -74,7 +135,8 @@ pub fn tls_server_config(
 }
 
 /// The Autobahn TestSuite client testee protocol (see `scripts/autobahn/run.sh`): asks the
-/// fuzzing server for the case count, echoes every case, then asks it to write the reports.
+/// fuzzing server for the case count, echoes every case (with [`echo_streaming`] when the
+/// command line has `--streaming`), then asks it to write the reports.
 pub async fn autobahn_client<T, F, Fut>(
     base: &str,
     agent: &str,
@@ -98,6 +160,7 @@ where
     ws.close(None).await?;
     for case in 1..=count {
         match connect(format!("{base}/runCase?case={case}&agent={agent}")).await {
+            Ok((ws, _)) if streaming_arg() => echo_streaming(ws).await,
             Ok((ws, _)) => echo(ws).await,
             Err(e) => eprintln!("case {case}: {e}"),
         }
@@ -158,8 +221,14 @@ pub async fn interactive<T: Transport>(ws: WebSocketStream<T>) -> Result<(), ws_
 /// The URL argument of the clients.
 pub fn url_arg() -> String {
     std::env::args()
-        .nth(1)
+        .skip(1)
+        .find(|arg| !arg.starts_with("--"))
         .unwrap_or_else(|| "ws://127.0.0.1:9001".to_string())
+}
+
+/// Whether the command line asks for the streaming echo (`--streaming`).
+pub fn streaming_arg() -> bool {
+    std::env::args().skip(1).any(|arg| arg == "--streaming")
 }
 
 /// The interactive clients' settings: defaults, plus the proxy environment variables

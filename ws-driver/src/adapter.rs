@@ -28,9 +28,10 @@ macro_rules! adapter_api {
         };
         pub use $crate::ProtocolConfig;
         pub use $crate::{
-            crypto_provider, rustls, ClientConfig, CloseCode, CloseFrame, Error, Frame, Message,
-            OpCode, PreparedMessage, ProtocolError, Role, ServerConfig, State, StreamConfig,
-            Timeout, TlsFailure, Utf8Bytes, WebSocketStream,
+            crypto_provider, rustls, ByteStream, ClientConfig, CloseCode, CloseFrame, Error,
+            Frame, Message, MessageKind, MessageReader, MessageWriter, OpCode, PreparedMessage,
+            ProtocolError, Role, ServerConfig, State, StreamConfig, Timeout, TlsFailure,
+            Utf8Bytes, WebSocketStream,
         };
 
         #[doc = concat!(

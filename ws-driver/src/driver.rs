@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next};
 
 mod flow;
+mod streaming;
 
 /// Wakes both the reading and the writing task: either may be waiting on the transport, and a
 /// transport keeps one waker per direction, which the other task may have replaced.
@@ -65,7 +66,7 @@ pub(crate) struct Driver<T> {
     /// for it.
     write_waiting: bool,
     written_unchecked: usize,
-    stash: Option<Message>,
+    stash: Option<Event>,
     failure: Option<Error>,
     peer_close: Option<Option<CloseFrame>>,
 }
@@ -229,30 +230,44 @@ impl<T: Transport> Driver<T> {
         Poll::Ready(())
     }
 
-    /// The next received message; `None` once the connection is over.
+    /// The next received message; `None` once the connection is over. Chunks of a streamed
+    /// message nobody reads (its reader was dropped) are dropped (see `streaming.rs`).
     pub(crate) fn poll_next_message(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
+        // A whole message is wanted: withdraw the request of a cancelled `recv_stream`.
+        self.conn.reassemble_next_message();
+        loop {
+            match ready!(self.poll_next_event(cx)) {
+                Some(Ok(Event::Message(message))) => return Poll::Ready(Some(Ok(message))),
+                Some(Ok(Event::Frame(_))) => continue,
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            }
+        }
+    }
+
+    /// The next received event: a message, or a chunk of a streamed message; `None` once the
+    /// connection is over.
+    pub(crate) fn poll_next_event(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Event, Error>>> {
         self.proxy.read.register(cx.waker());
         loop {
-            // A message our write read meanwhile comes first (see `flow.rs`).
-            if let Some(message) = self.stash.take() {
-                return Poll::Ready(Some(Ok(message)));
+            // An event our write read meanwhile comes first (see `flow.rs`).
+            if let Some(event) = self.stash.take() {
+                return Poll::Ready(Some(Ok(event)));
             }
             if self.finished {
                 return Poll::Ready(self.failure.take().map(Err));
             }
             match self.conn.next_event() {
-                Ok(Some(Event::Message(message))) => {
+                Ok(Some(event)) => {
                     // Send any automatic reply (pong, close echo) without waiting for it.
                     let _ = self.poll_write_out();
-                    return Poll::Ready(Some(Ok(message)));
-                }
-                Ok(Some(Event::Frame(frame))) => {
-                    // Streams run with reassembly on (`StreamConfig::check`).
-                    debug_assert!(false, "unexpected frame event {frame:?}");
-                    continue;
+                    return Poll::Ready(Some(Ok(event)));
                 }
                 Ok(None) => {}
                 Err(e) => {

@@ -109,6 +109,14 @@ pub enum Error {
     /// was being sent may not have been processed.
     #[error("the peer closed the connection while we were sending{}", describe_close(.0))]
     ClosedByPeer(Option<ws_proto::CloseFrame>),
+    /// The connection closed in the middle of a message being received as a stream (see
+    /// `recv_stream`): the peer's close frame, if it sent one. The message is incomplete.
+    #[error(
+        "the connection closed before the end of the message being received{}, so the \
+         message is incomplete",
+        describe_close(.0)
+    )]
+    MessageCut(Option<ws_proto::CloseFrame>),
 }
 
 /// ` (code N: reason)` for a close frame, or nothing.

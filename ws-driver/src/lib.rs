@@ -28,6 +28,7 @@ mod runtime;
 mod sending;
 mod split;
 mod stream;
+mod streaming;
 mod tls;
 mod transport;
 
@@ -43,6 +44,7 @@ pub use handshake::{client_handshake, server_handshake};
 pub use runtime::{connect_with, ClientTransport, Runtime, RuntimeFuture};
 pub use split::{WebSocketReader, WebSocketSink};
 pub use stream::WebSocketStream;
+pub use streaming::{ByteStream, MessageKind, MessageReader, MessageWriter};
 pub use tls::{crypto_provider, default_tls_config, TlsFailure};
 #[doc(hidden)]
 pub use transport::read_reserve;

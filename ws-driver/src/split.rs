@@ -5,6 +5,7 @@ use crate::driver::Driver;
 use crate::error::Error;
 use crate::sending::{close_outcome, poll_feed, poll_send};
 use crate::stream::WebSocketStream;
+use crate::streaming::{self, Access, MessageKind, MessageReader, MessageWriter};
 use crate::transport::Transport;
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -14,9 +15,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 use ws_proto::{CloseFrame, Message, PreparedMessage};
 
-type Shared<T> = Arc<Mutex<Driver<T>>>;
+pub(crate) type Shared<T> = Arc<Mutex<Driver<T>>>;
 
-fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, Driver<T>> {
+pub(crate) fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, Driver<T>> {
     // A panic while holding the lock cannot leave the driver half-updated in a way that matters
     // more than the panic itself; keep serving the other half.
     shared
@@ -53,6 +54,24 @@ impl<T: Transport> WebSocketReader<T> {
     /// part of a fragmented one.
     pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
         poll_fn(|cx| lock(&self.shared).poll_next_message(cx)).await
+    }
+
+    /// Receives the next data message as a stream (see [`WebSocketStream::recv_stream`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`WebSocketStream::recv_stream`].
+    pub async fn recv_stream(&mut self) -> Option<Result<MessageReader<'_, T>, Error>> {
+        streaming::recv_stream(Access::Shared(&self.shared), None).await
+    }
+
+    /// [`recv_stream`](Self::recv_stream) with a size limit of its own for this message (see
+    /// [`WebSocketStream::recv_stream_with_limit`]).
+    pub async fn recv_stream_with_limit(
+        &mut self,
+        max_message_size: u64,
+    ) -> Option<Result<MessageReader<'_, T>, Error>> {
+        streaming::recv_stream(Access::Shared(&self.shared), Some(max_message_size)).await
     }
 
     /// Puts the halves back together. Fails (returning both) if they come from different
@@ -170,6 +189,16 @@ impl<T: Transport> WebSocketSink<T> {
             poll_feed(&mut lock(&self.shared), cx, &mut message, queue)
         })
         .await
+    }
+
+    /// Starts sending a message written piece by piece (see
+    /// [`WebSocketStream::send_stream`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a cancelled `send_stream` started no message.
+    pub async fn send_stream(&mut self, kind: MessageKind) -> Result<MessageWriter<'_, T>, Error> {
+        streaming::send_stream(Access::Shared(&self.shared), kind).await
     }
 
     /// Sends a close frame and flushes it; the reading half then sees the peer's close and

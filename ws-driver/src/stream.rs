@@ -5,6 +5,7 @@ use crate::driver::{new_connection, Driver};
 use crate::error::Error;
 use crate::sending::{close_outcome, poll_feed, poll_send};
 use crate::split::{split, WebSocketReader, WebSocketSink};
+use crate::streaming::{self, Access, ByteStream, MessageKind, MessageReader, MessageWriter};
 use crate::transport::Transport;
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -210,6 +211,57 @@ impl<T: Transport> WebSocketStream<T> {
     /// Splits into a writing and a reading half that can be used from different tasks.
     pub fn split(self) -> (WebSocketSink<T>, WebSocketReader<T>) {
         split(self.driver)
+    }
+
+    /// Receives the next data message as a stream of its bytes, as they arrive, instead of
+    /// whole: a [`MessageReader`] (a `Stream` of chunks and an `AsyncRead`) that knows the
+    /// message's kind at once. `max_message_size` applies to it as to any message; see
+    /// [`recv_stream_with_limit`](Self::recv_stream_with_limit) to lift it for one message.
+    /// Pings and pongs that arrive before the message are answered and skipped. `None` once
+    /// the connection is over. Whole and streamed messages mix freely on a connection.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a message leaves the connection only in the poll that returns its reader;
+    /// cancelled before, the next `recv` or `recv_stream` returns the message (one that began
+    /// to arrive goes back to reassembly for `recv`). On a split reading half, if the writing
+    /// half happened to read the message's first chunk just before the cancellation, only
+    /// `recv_stream` can still return it: `recv` discards it. Once a reader exists, dropping it
+    /// discards the rest of its message: see [`MessageReader`].
+    pub async fn recv_stream(&mut self) -> Option<Result<MessageReader<'_, T>, Error>> {
+        streaming::recv_stream(Access::Borrowed(&mut self.driver), None).await
+    }
+
+    /// [`recv_stream`](Self::recv_stream) with a size limit of its own for this message, in
+    /// place of `max_message_size` (say, a large one for an upload the application accepts);
+    /// the limit stays for the other messages. Exceeding it fails the connection with 1009.
+    pub async fn recv_stream_with_limit(
+        &mut self,
+        max_message_size: u64,
+    ) -> Option<Result<MessageReader<'_, T>, Error>> {
+        let access = Access::Borrowed(&mut self.driver);
+        streaming::recv_stream(access, Some(max_message_size)).await
+    }
+
+    /// Starts sending a message written piece by piece: a [`MessageWriter`] (an
+    /// `AsyncWrite`); [`MessageWriter::finish`] ends the message. Waits first while the write
+    /// buffer is full.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a cancelled `send_stream` started no message.
+    pub async fn send_stream(&mut self, kind: MessageKind) -> Result<MessageWriter<'_, T>, Error> {
+        streaming::send_stream(Access::Borrowed(&mut self.driver), kind).await
+    }
+
+    /// The connection as a plain byte stream, binary messages in both directions (see
+    /// [`ByteStream`]).
+    pub fn into_io(self) -> ByteStream<T> {
+        ByteStream::new(self)
+    }
+
+    pub(crate) fn driver_mut(&mut self) -> &mut Driver<T> {
+        &mut self.driver
     }
 
     /// Reassembles the stream from the driver its halves shared.

@@ -3,9 +3,11 @@
 use crate::close::CloseCode;
 use crate::connection::Role;
 use crate::error::ProtocolError;
-use crate::extension::{EncodingKey, Extension, Rsv};
+use crate::extension::{Decoded, EncodingKey, Extension, Rsv};
 use bytes::{Bytes, BytesMut};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+mod stream;
 
 /// The tail a sync flush ends with, removed by the sender and restored by the receiver
 /// (RFC 7692 §7.2.1, §7.2.2).
@@ -87,6 +89,8 @@ pub struct PerMessageDeflate {
     /// The message being inflated ended its DEFLATE stream with a BFINAL block (RFC 7692
     /// §7.2.3.5): the rest of its payload is ignored and the next message starts a new stream.
     stream_ended: bool,
+    /// Bytes of [`TAIL`] inflated so far at the end of a streamed message (see `stream.rs`).
+    tail_fed: usize,
     threshold: usize,
     /// Set when our encodings can be shared (see [`DeflateConfig::shares_encoding`]).
     shared_key: Option<EncodingKey>,
@@ -134,6 +138,7 @@ impl PerMessageDeflate {
             reset_compress: own_reset,
             reset_decompress: peer_reset,
             stream_ended: false,
+            tail_fed: 0,
             threshold: config.threshold,
             shared_key: config.encoding_key(role),
         }
@@ -249,6 +254,24 @@ impl Extension for PerMessageDeflate {
 
     fn shared_encoding(&self) -> Option<EncodingKey> {
         self.shared_key
+    }
+
+    fn decode_bounded(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        room: usize,
+    ) -> Result<Decoded, ProtocolError> {
+        self.inflate_bounded(payload, fin, out, room)
+    }
+
+    fn encode_start(&mut self) -> Option<Rsv> {
+        Some(Rsv::RSV1)
+    }
+
+    fn encode_chunk(&mut self, data: &[u8], flush: bool, fin: bool, out: &mut BytesMut) {
+        self.deflate_chunk(data, flush, fin, out);
     }
 }
 

@@ -119,4 +119,8 @@ pub enum SendError {
     /// fragmented one is being sent, or a control opcode passed to `send_frame`.
     #[error("frame out of sequence")]
     InvalidFrameSequence,
+    /// Bytes written to a streamed text message are not valid UTF-8 (RFC 6455 §8.1): they
+    /// were not sent; send binary data as a binary message.
+    #[error("the text written is not valid UTF-8, so it was not sent: write UTF-8 text, or send the data as a binary message")]
+    InvalidUtf8,
 }

@@ -75,6 +75,54 @@ pub trait Extension: Send + fmt::Debug {
     fn shared_encoding(&self) -> Option<EncodingKey> {
         None
     }
+
+    /// Decodes part of a streamed message (see
+    /// [`Connection::stream_next_message`](crate::Connection::stream_next_message)) with
+    /// bounded output: appends at most `room` bytes to `out` and says how much of `payload` it
+    /// took. `fin` marks the message's last bytes. Call again with the rest of `payload` (empty
+    /// when all was taken) until [`Decoded::finished`].
+    ///
+    /// The default decodes everything at once (no bound on the output): extensions that can
+    /// stop part-way (permessage-deflate does) override it.
+    fn decode_bounded(
+        &mut self,
+        payload: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        room: usize,
+    ) -> Result<Decoded, ProtocolError> {
+        let _ = room;
+        self.decode(payload, fin, out, usize::MAX)?;
+        Ok(Decoded {
+            consumed: payload.len(),
+            finished: true,
+        })
+    }
+
+    /// Starts encoding a message sent piece by piece
+    /// ([`Connection::send_stream_begin`](crate::Connection::send_stream_begin)): the RSV bits
+    /// for its first frame, or `None` (the default) to send it unchanged.
+    fn encode_start(&mut self) -> Option<Rsv> {
+        None
+    }
+
+    /// Encodes the next piece of a message started with [`encode_start`](Self::encode_start),
+    /// appending what is ready to `out`: with `flush`, everything given so far is made
+    /// decodable by the peer; with `fin`, the message ends.
+    fn encode_chunk(&mut self, data: &[u8], flush: bool, fin: bool, out: &mut BytesMut) {
+        let _ = (flush, fin);
+        out.extend_from_slice(data);
+    }
+}
+
+/// How far [`Extension::decode_bounded`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Bytes of the payload taken.
+    pub consumed: usize,
+    /// All the payload was taken and nothing decoded is held back: with `fin`, the message is
+    /// finished.
+    pub finished: bool,
 }
 
 /// Names an extension's encoding: equal keys promise equal bytes for equal messages (see

@@ -47,7 +47,7 @@ pub use config::Config;
 pub use connection::{Connection, Due, Next, Role, State, Timeout};
 pub use deflate::{DeflateConfig, PerMessageDeflate};
 pub use error::{ProtocolError, SendError};
-pub use extension::{EncodingKey, Extension, Rsv};
+pub use extension::{Decoded, EncodingKey, Extension, Rsv};
 pub use frame::{Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
 pub use mask::{apply_mask, MaskingKey};
 pub use message::{Event, Message};

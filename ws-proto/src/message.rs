@@ -87,6 +87,9 @@ pub enum Event {
     /// A complete message or a control frame. Pings have been answered already when
     /// [`Config::auto_pong`](crate::Config::auto_pong) is on; a close has been answered.
     Message(Message),
-    /// One data frame, when [`Config::reassemble`](crate::Config::reassemble) is off.
+    /// One data frame, when [`Config::reassemble`](crate::Config::reassemble) is off; or one
+    /// chunk of a streamed message (see
+    /// [`Connection::stream_next_message`](crate::Connection::stream_next_message)): the first
+    /// with opcode `Text` or `Binary`, the rest `Continuation`, `fin` on the last.
     Frame(Frame),
 }

@@ -272,6 +272,29 @@ pub use ws_driver::{http, ws_handshake, ws_proto};
 
 pub use runtime::{ProxyStream, Tokio, TokioIo};
 
+/// tokio's `AsyncRead`/`AsyncWrite` for streamed messages and byte streams, which implement
+/// the futures-io traits: `reader.compat()` (a [`MessageReader`]) and
+/// `writer.compat_write()` (a [`MessageWriter`]) through [`FuturesAsyncReadCompatExt`] and
+/// [`FuturesAsyncWriteCompatExt`], `ws.into_io().compat()` for both (a [`ByteStream`]).
+///
+/// ```no_run
+/// use ws_tokio::compat::FuturesAsyncReadCompatExt;
+///
+/// # async fn run(mut ws: ws_tokio::ClientStream) -> Result<(), Box<dyn std::error::Error>> {
+/// let mut sink = tokio::io::sink(); // a file, a pipe, ...
+/// if let Some(reader) = ws.recv_stream().await {
+///     tokio::io::copy(&mut reader?.compat(), &mut sink).await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`FuturesAsyncReadCompatExt`]: compat::FuturesAsyncReadCompatExt
+/// [`FuturesAsyncWriteCompatExt`]: compat::FuturesAsyncWriteCompatExt
+pub mod compat {
+    pub use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt, FuturesAsyncWriteCompatExt};
+}
+
 ws_driver::adapter_api! {
     runtime: "tokio",
     rt: Tokio,

@@ -72,6 +72,15 @@ pub struct ConnectArgs {
     /// out, a note on stderr says that later replies are lost.
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
     pub linger: Duration,
+    /// Send FILE (`-`: standard input) as one binary message, streamed in bounded memory
+    /// whatever its size, instead of sending standard input lines; then close (after --recv,
+    /// if given).
+    #[arg(long, value_name = "FILE")]
+    pub send: Option<PathBuf>,
+    /// Write the next message received to standard output, raw and as it arrives (any size),
+    /// then close: `wsx connect --recv URL > FILE`.
+    #[arg(long)]
+    pub recv: bool,
     /// How long connecting (TCP, proxy tunnel, TLS and the upgrade handshake) may take.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub connect_timeout: Duration,

@@ -57,6 +57,9 @@ pub async fn run(args: ConnectArgs) -> Result<(), Failure> {
         .map(|p| format!(" (subprotocol {p})"))
         .unwrap_or_default();
     eprintln!("wsx: connected to {}{protocol}", args.url);
+    if args.send.is_some() || args.recv {
+        return crate::transfer::transfer(ws, args.send.as_deref(), args.recv).await;
+    }
     session(ws, args.binary, args.linger).await
 }
 

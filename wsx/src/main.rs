@@ -12,6 +12,7 @@ mod exit;
 mod server;
 mod session;
 mod tls;
+mod transfer;
 
 use clap::Parser;
 use exit::{Exit, Failure};

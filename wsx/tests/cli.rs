@@ -467,3 +467,41 @@ fn socks5h_proxy_by_option_and_by_all_proxy() {
         "{stderr}"
     );
 }
+
+/// `--send FILE --recv`: a file goes out as one streamed message, and the echo comes back to
+/// standard output byte for byte.
+#[test]
+fn a_file_is_sent_and_received_as_one_streamed_message() {
+    let (_server, addr) = Wsx::serve(&["--echo"]);
+    let dir = temp_dir("stream-file");
+    let file = dir.join("upload.bin");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let file = file.to_str().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wsx"))
+        .args([
+            "connect",
+            "--send",
+            file,
+            "--recv",
+            &format!("ws://{addr}/"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run wsx");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        output.stdout == data,
+        "the echo differs: {} bytes; {stderr}",
+        output.stdout.len()
+    );
+    assert!(
+        stderr.contains("sent") && stderr.contains("3000000 bytes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("received a binary message of 3000000 bytes"),
+        "{stderr}"
+    );
+}

@@ -1,9 +1,10 @@
 //! Echo server on async-std: `cargo run -p examples --bin echo-server-async-std --
-//! 127.0.0.1:9001 [--tls-cert cert.pem --tls-key key.pem]`.
+//! 127.0.0.1:9001 [--tls-cert cert.pem --tls-key key.pem] [--streaming]`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     async_std::task::block_on(async {
         let args = examples::server_args()?;
+        let streaming = args.streaming;
         let listener = async_std::net::TcpListener::bind(&args.addr).await?;
         println!("listening on {}", listener.local_addr()?);
         let tls = args.tls.map(futures_rustls::TlsAcceptor::from);
@@ -24,13 +25,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Some(acceptor) => match acceptor.accept(tcp).await {
                         Ok(stream) => ws_async_std::accept(stream)
                             .await
-                            .map(|ws| async_std::task::spawn(examples::echo(ws)))
+                            .map(|ws| async_std::task::spawn(examples::echo_as(ws, streaming)))
                             .map(drop),
                         Err(e) => Err(e.into()),
                     },
                     None => ws_async_std::accept(tcp)
                         .await
-                        .map(|ws| async_std::task::spawn(examples::echo(ws)))
+                        .map(|ws| async_std::task::spawn(examples::echo_as(ws, streaming)))
                         .map(drop),
                 };
                 if let Err(e) = result {

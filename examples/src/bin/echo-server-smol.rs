@@ -1,9 +1,10 @@
 //! Echo server on smol: `cargo run -p examples --bin echo-server-smol -- 127.0.0.1:9001
-//! [--tls-cert cert.pem --tls-key key.pem]`.
+//! [--tls-cert cert.pem --tls-key key.pem] [--streaming]`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     smol::block_on(async {
         let args = examples::server_args()?;
+        let streaming = args.streaming;
         let listener = smol::net::TcpListener::bind(&args.addr).await?;
         println!("listening on {}", listener.local_addr()?);
         let tls = args.tls.map(futures_rustls::TlsAcceptor::from);
@@ -24,12 +25,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Some(acceptor) => match acceptor.accept(tcp).await {
                         Ok(stream) => ws_smol::accept(stream)
                             .await
-                            .map(|ws| smol::spawn(examples::echo(ws)).detach()),
+                            .map(|ws| smol::spawn(examples::echo_as(ws, streaming)).detach()),
                         Err(e) => Err(e.into()),
                     },
                     None => ws_smol::accept(tcp)
                         .await
-                        .map(|ws| smol::spawn(examples::echo(ws)).detach()),
+                        .map(|ws| smol::spawn(examples::echo_as(ws, streaming)).detach()),
                 };
                 if let Err(e) = result {
                     eprintln!("{peer}: handshake failed: {e}");

@@ -9,7 +9,7 @@
 //!   bounded by the core: one pending pong, one close reply).
 //! * Reading while writing: a write that waits for the peer (or has written a write buffer's
 //!   worth since it last looked) reads what the peer sends (at most one message, kept for
-//!   `poll_next_message`), so a peer that closed the connection meanwhile (1009 for a message
+//!   `poll_next_event`), so a peer that closed the connection meanwhile (1009 for a message
 //!   too big for it) is noticed, and the write reports its close frame instead of succeeding
 //!   or failing with a bare reset.
 
@@ -36,18 +36,17 @@ impl<T: Transport> Driver<T> {
         let answering_ours = self.conn.close_sent();
         while self.stash.is_none() && self.failure.is_none() && !self.finished {
             match self.conn.next_event() {
-                Ok(Some(Event::Message(message))) => {
-                    if let Message::Close(frame) = &message {
+                Ok(Some(event)) => {
+                    if let Event::Message(Message::Close(frame)) = &event {
                         if !answering_ours {
                             self.peer_close = Some(frame.clone());
                         }
                     }
-                    self.stash = Some(message);
+                    // A message, or a chunk of a streamed one.
+                    self.stash = Some(event);
                     self.proxy.read.wake();
                     break;
                 }
-                // Driver connections reassemble: no frame events.
-                Ok(Some(Event::Frame(_))) => continue,
                 Err(e) => {
                     self.failure = Some(Error::Protocol(e));
                     self.proxy.read.wake();

@@ -9,6 +9,8 @@ mod closing;
 mod liveness;
 mod recv;
 mod send;
+mod stream_recv;
+mod stream_send;
 
 pub use liveness::{Due, Timeout};
 
@@ -22,6 +24,8 @@ use bytes::BytesMut;
 use closing::Closing;
 use liveness::Timers;
 use recv::InFrame;
+use stream_recv::StreamRecv;
+use stream_send::StreamSend;
 
 /// Which end of the connection this is (RFC 6455 §5.1: clients mask, servers do not).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,8 +119,12 @@ pub struct Connection {
     extension: Option<Box<dyn Extension>>,
     utf8: Utf8Validator,
     out: Output,
-    /// A fragmented message is being sent through `send_frame`.
+    /// A fragmented message is being sent through `send_frame` or streamed.
     sending_fragments: bool,
+    /// Streamed reception (see `stream_recv.rs`).
+    stream: StreamRecv,
+    /// The message being streamed out (see `stream_send.rs`).
+    stream_out: Option<StreamSend>,
     /// Where the closing handshake stands.
     closing: Closing,
     /// The transport reached end of file: the input ended.
@@ -148,6 +156,8 @@ impl Connection {
             utf8: Utf8Validator::new(),
             out: Output::default(),
             sending_fragments: false,
+            stream: StreamRecv::default(),
+            stream_out: None,
             closing: Closing::Open,
             eof: false,
             timers: Timers::default(),
@@ -193,3 +203,6 @@ mod prepared_tests;
 
 #[cfg(test)]
 mod timer_tests;
+
+#[cfg(test)]
+mod stream_tests;

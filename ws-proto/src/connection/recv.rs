@@ -16,10 +16,12 @@ pub(super) const UPFRONT_RESERVE: usize = 1 << 20;
 /// The frame whose payload is arriving.
 #[derive(Debug)]
 pub(super) struct InFrame {
-    header: FrameHeader,
-    len: usize,
+    pub(super) header: FrameHeader,
+    pub(super) len: usize,
     /// Bytes at the front of the read buffer already unmasked and validated.
-    processed: usize,
+    pub(super) processed: usize,
+    /// Bytes of the payload already handed out as chunks of a streamed message.
+    pub(super) taken: usize,
     /// Whether the payload belongs to a text message (checked as UTF-8 as it arrives).
     text: bool,
 }
@@ -94,6 +96,9 @@ impl Connection {
 
     fn decode(&mut self) -> Result<Option<Event>, ProtocolError> {
         loop {
+            if let Some(event) = self.stream_pending()? {
+                return Ok(Some(event));
+            }
             if self.frame.is_none() {
                 let Some((header, header_len)) = FrameHeader::decode(&self.read)? else {
                     return Ok(None);
@@ -116,6 +121,7 @@ impl Connection {
                 let complete_text = header.fin
                     && header.opcode == OpCode::Text
                     && self.config.reassemble
+                    && !self.streaming()
                     && self.read.len() >= len;
                 let text = !self.msg_transformed
                     && !complete_text
@@ -126,9 +132,11 @@ impl Connection {
                     header,
                     len,
                     processed: 0,
+                    taken: 0,
                     text,
                 });
             }
+            let streaming = self.streaming();
             let Some(frame) = self.frame.as_mut() else {
                 return Ok(None);
             };
@@ -136,7 +144,7 @@ impl Connection {
             if avail > frame.processed {
                 let fresh = &mut self.read[frame.processed..avail];
                 if let Some(key) = frame.header.mask {
-                    apply_mask(fresh, key, frame.processed);
+                    apply_mask(fresh, key, frame.taken + frame.processed);
                 }
                 if frame.text {
                     // Validated as it arrives, so invalid text fails before the frame ends.
@@ -145,6 +153,14 @@ impl Connection {
                         .map_err(|_| ProtocolError::InvalidUtf8)?;
                 }
                 frame.processed = avail;
+            }
+            if streaming && !frame.header.opcode.is_control() {
+                // A streamed message: hand out what arrived, without waiting for the frame's end.
+                match self.take_streamed_part()? {
+                    Some(event) => return Ok(Some(event)),
+                    None if self.frame.is_some() => return Ok(None),
+                    None => continue,
+                }
             }
             if frame.processed < frame.len {
                 return Ok(None);
@@ -190,28 +206,33 @@ impl Connection {
             }
             return Ok(());
         }
-        if h.payload_len > self.config.frame_limit() as u64 {
+        // A streamed message has its own limit (see `stream_recv.rs`).
+        let (frame_limit, message_limit) = self.data_limits(h.opcode);
+        if h.payload_len > frame_limit as u64 {
             return Err(ProtocolError::FrameTooLarge {
                 size: h.payload_len,
-                max: self.config.frame_limit(),
+                max: frame_limit,
             });
         }
         // RFC 6455 §5.4: fragments of one message are not interleaved with another's.
         match (h.opcode, self.msg) {
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-            (OpCode::Continuation, Some(_)) => self.msg_size += h.payload_len,
+            (OpCode::Continuation, Some(_)) => {
+                self.msg_size = self.msg_size.saturating_add(h.payload_len)
+            }
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
                 self.msg = Some(opcode);
                 self.msg_transformed = rsv.any();
                 self.msg_size = h.payload_len;
                 self.utf8.reset();
+                self.stream_message_started();
             }
         }
-        if self.config.reassemble && self.msg_size > self.config.max_message_size as u64 {
+        if (self.config.reassemble || self.streaming()) && self.msg_size > message_limit {
             return Err(ProtocolError::MessageTooLarge {
                 size: self.msg_size,
-                max: self.config.max_message_size,
+                max: usize::try_from(message_limit).unwrap_or(usize::MAX),
             });
         }
         Ok(())
