@@ -8,8 +8,9 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next};
+use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next, State};
 
+mod batch;
 mod flow;
 
 /// Wakes both the reading and the writing task: either may be waiting on the transport, and a
@@ -59,6 +60,10 @@ pub(crate) struct Driver<T> {
     stash: Option<Message>,
     failure: Option<Error>,
     peer_close: Option<Option<CloseFrame>>,
+    /// Write coalescing (see `batch.rs`): the last message returned left a whole frame of
+    /// further input received; the transport refused part of our output when last asked.
+    input_ready: bool,
+    stalled: bool,
 }
 
 impl<T: Transport> Driver<T> {
@@ -79,6 +84,8 @@ impl<T: Transport> Driver<T> {
             stash: None,
             failure: None,
             peer_close: None,
+            input_ready: false,
+            stalled: false,
         }
     }
 
@@ -100,20 +107,29 @@ impl<T: Transport> Driver<T> {
         while self.conn.output_len() > 0 {
             let mut slices = [IoSlice::new(&[]); 32];
             let n = self.conn.output_io_slices(&mut slices);
-            let written = ready!(self.io.poll_write_vectored(&mut cx, &slices[..n]))?;
+            let written = match self.io.poll_write_vectored(&mut cx, &slices[..n]) {
+                Poll::Ready(written) => written?,
+                Poll::Pending => {
+                    self.stalled = true;
+                    return Poll::Pending;
+                }
+            };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.conn.advance_output(written);
             self.written_unchecked = self.written_unchecked.saturating_add(written);
         }
+        self.stalled = false;
         Poll::Ready(Ok(()))
     }
 
     fn poll_write_and_flush(&mut self) -> Poll<io::Result<()>> {
         ready!(self.poll_write_out())?;
         let mut cx = Context::from_waker(&self.proxy_waker);
-        self.io.poll_flush(&mut cx)
+        let flushed = self.io.poll_flush(&mut cx);
+        self.stalled = flushed.is_pending();
+        flushed
     }
 
     /// Passes the time to the core and keeps a timer armed for its next deadline; a timer
@@ -221,11 +237,15 @@ impl<T: Transport> Driver<T> {
     }
 
     /// The next received message; `None` once the connection is over.
+    ///
+    /// Queued output is written in batches (see `batch.rs`): before a read that would wait,
+    /// when the batch is full, and at once when the core queued a reply by itself.
     pub(crate) fn poll_next_message(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, Error>>> {
         self.proxy.read.register(cx.waker());
+        self.input_ready = false;
         loop {
             // A message our write read meanwhile comes first (see `flow.rs`).
             if let Some(message) = self.stash.take() {
@@ -234,10 +254,15 @@ impl<T: Transport> Driver<T> {
             if self.finished {
                 return Poll::Ready(self.failure.take().map(Err));
             }
+            let queued = self.conn.output_len();
             match self.conn.next_event() {
                 Ok(Some(Event::Message(message))) => {
-                    // Send any automatic reply (pong, close echo) without waiting for it.
-                    let _ = self.poll_write_out();
+                    // Send an automatic reply (pong, close echo) without waiting for it, or a
+                    // full batch; the rest waits for more of the batch.
+                    if self.conn.output_len() > queued || self.batch_full() {
+                        let _ = self.poll_write_out();
+                    }
+                    self.note_input_after_message();
                     return Poll::Ready(Some(Ok(message)));
                 }
                 Ok(Some(Event::Frame(frame))) => {
@@ -254,7 +279,16 @@ impl<T: Transport> Driver<T> {
                     self.failure = Some(Error::Protocol(e));
                 }
             }
-            let written = self.poll_write_out();
+            // Everything received is decoded. A full batch, output while closing (the core
+            // moves on once it is written) or after the peer's end of input, is written before
+            // reading; otherwise the read goes first and what is queued is written only if it
+            // would wait.
+            let closing = self.conn.state() != State::Open;
+            let written = if closing || self.peer_eof || self.batch_full() {
+                self.poll_write_out()
+            } else {
+                Poll::Ready(Ok(()))
+            };
             if let Poll::Ready(Err(e)) = written {
                 self.finished = true;
                 return Poll::Ready(Some(Err(Error::Io(e))));
@@ -277,6 +311,13 @@ impl<T: Transport> Driver<T> {
             let buf = self.conn.read_buffer();
             let read = self.io.poll_read_buf(&mut io_cx, buf);
             let Poll::Ready(read) = read else {
+                // Nothing more to read: write the batch now, before waiting.
+                if self.conn.output_len() > 0 {
+                    if let Poll::Ready(Err(e)) = self.poll_write_and_flush() {
+                        self.finished = true;
+                        return Poll::Ready(Some(Err(Error::Io(e))));
+                    }
+                }
                 // Deadlines are judged only once everything that arrived has been read, so a
                 // pong waiting in the socket is never mistaken for silence.
                 if self.poll_deadlines() {

@@ -387,3 +387,6 @@ fn a_zero_close_deadline_ends_a_blocked_close_without_waiting_for_the_peer() {
     assert!(h.io.took().is_empty());
     assert!(matches!(h.next(), Poll::Ready(None)));
 }
+
+#[path = "driver/coalesce_tests.rs"]
+mod coalesce;
