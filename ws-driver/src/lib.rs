@@ -41,7 +41,7 @@ pub use split::{WebSocketReader, WebSocketSink};
 pub use stream::WebSocketStream;
 pub use tls::{crypto_provider, default_tls_config, TlsFailure};
 #[doc(hidden)]
-pub use transport::{poll_read_futures_io, read_reserve};
+pub use transport::{poll_read_futures_io, poll_read_scratch, read_reserve, read_via_scratch};
 pub use transport::{Sleep, Transport};
 
 pub use http;
