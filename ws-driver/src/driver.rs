@@ -36,7 +36,9 @@ const LINGER: Duration = Duration::from_millis(250);
 /// A connection and its transport, driven by poll methods that both halves share.
 pub(crate) struct Driver<T> {
     io: T,
-    conn: Connection,
+    /// Boxed: the driver lives in the application's future for the connection's whole life,
+    /// often next to other copies of its layout (an idle connection's memory, issue 18).
+    conn: Box<Connection>,
     proxy: Arc<WakerProxy>,
     proxy_waker: Waker,
     /// The runtime timer armed for the core's earliest deadline, and that deadline.
@@ -71,7 +73,7 @@ impl<T: Transport> Driver<T> {
         let proxy = Arc::new(WakerProxy::default());
         Driver {
             io,
-            conn,
+            conn: Box::new(conn),
             proxy_waker: waker(proxy.clone()),
             proxy,
             timer: None,
