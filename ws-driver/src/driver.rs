@@ -8,8 +8,9 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next};
+use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next, State};
 
+mod batch;
 mod flow;
 mod streaming;
 
@@ -44,7 +45,9 @@ enum Input {
 /// A connection and its transport, driven by poll methods that both halves share.
 pub(crate) struct Driver<T> {
     io: T,
-    conn: Connection,
+    /// Boxed: the driver lives in the application's future for the connection's whole life,
+    /// often next to other copies of its layout (an idle connection's memory, issue 18).
+    conn: Box<Connection>,
     proxy: Arc<WakerProxy>,
     proxy_waker: Waker,
     /// The runtime timer armed for the core's earliest deadline, and that deadline.
@@ -69,6 +72,10 @@ pub(crate) struct Driver<T> {
     stash: Option<Event>,
     failure: Option<Error>,
     peer_close: Option<Option<CloseFrame>>,
+    /// Write coalescing (see `batch.rs`): the last message returned left a whole frame of
+    /// further input received; the transport refused part of our output when last asked.
+    input_ready: bool,
+    stalled: bool,
 }
 
 impl<T: Transport> Driver<T> {
@@ -76,7 +83,7 @@ impl<T: Transport> Driver<T> {
         let proxy = Arc::new(WakerProxy::default());
         Driver {
             io,
-            conn,
+            conn: Box::new(conn),
             proxy_waker: waker(proxy.clone()),
             proxy,
             timer: None,
@@ -89,6 +96,8 @@ impl<T: Transport> Driver<T> {
             stash: None,
             failure: None,
             peer_close: None,
+            input_ready: false,
+            stalled: false,
         }
     }
 
@@ -110,20 +119,29 @@ impl<T: Transport> Driver<T> {
         while self.conn.output_len() > 0 {
             let mut slices = [IoSlice::new(&[]); 32];
             let n = self.conn.output_io_slices(&mut slices);
-            let written = ready!(self.io.poll_write_vectored(&mut cx, &slices[..n]))?;
+            let written = match self.io.poll_write_vectored(&mut cx, &slices[..n]) {
+                Poll::Ready(written) => written?,
+                Poll::Pending => {
+                    self.stalled = true;
+                    return Poll::Pending;
+                }
+            };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.conn.advance_output(written);
             self.written_unchecked = self.written_unchecked.saturating_add(written);
         }
+        self.stalled = false;
         Poll::Ready(Ok(()))
     }
 
     fn poll_write_and_flush(&mut self) -> Poll<io::Result<()>> {
         ready!(self.poll_write_out())?;
         let mut cx = Context::from_waker(&self.proxy_waker);
-        self.io.poll_flush(&mut cx)
+        let flushed = self.io.poll_flush(&mut cx);
+        self.stalled = flushed.is_pending();
+        flushed
     }
 
     /// Passes the time to the core and keeps a timer armed for its next deadline; a timer
@@ -232,6 +250,9 @@ impl<T: Transport> Driver<T> {
 
     /// The next received message; `None` once the connection is over. Chunks of a streamed
     /// message nobody reads (its reader was dropped) are dropped (see `streaming.rs`).
+    ///
+    /// Queued output is written in batches (see `batch.rs`): before a read that would wait,
+    /// when the batch is full, and at once when the core queued a reply by itself.
     pub(crate) fn poll_next_message(
         &mut self,
         cx: &mut Context<'_>,
@@ -255,6 +276,7 @@ impl<T: Transport> Driver<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Event, Error>>> {
         self.proxy.read.register(cx.waker());
+        self.input_ready = false;
         loop {
             // An event our write read meanwhile comes first (see `flow.rs`).
             if let Some(event) = self.stash.take() {
@@ -263,10 +285,15 @@ impl<T: Transport> Driver<T> {
             if self.finished {
                 return Poll::Ready(self.failure.take().map(Err));
             }
+            let queued = self.conn.output_len();
             match self.conn.next_event() {
                 Ok(Some(event)) => {
-                    // Send any automatic reply (pong, close echo) without waiting for it.
-                    let _ = self.poll_write_out();
+                    // Send an automatic reply (pong, close echo) without waiting for it, or a
+                    // full batch; the rest waits for more of the batch.
+                    if self.conn.output_len() > queued || self.batch_full() {
+                        let _ = self.poll_write_out();
+                    }
+                    self.note_input_after_message();
                     return Poll::Ready(Some(Ok(event)));
                 }
                 Ok(None) => {}
@@ -278,7 +305,16 @@ impl<T: Transport> Driver<T> {
                     self.failure = Some(Error::Protocol(e));
                 }
             }
-            let written = self.poll_write_out();
+            // Everything received is decoded. A full batch, output while closing (the core
+            // moves on once it is written) or after the peer's end of input, is written before
+            // reading; otherwise the read goes first and what is queued is written only if it
+            // would wait.
+            let closing = self.conn.state() != State::Open;
+            let written = if closing || self.peer_eof || self.batch_full() {
+                self.poll_write_out()
+            } else {
+                Poll::Ready(Ok(()))
+            };
             if let Poll::Ready(Err(e)) = written {
                 self.finished = true;
                 return Poll::Ready(Some(Err(Error::Io(e))));
@@ -286,11 +322,17 @@ impl<T: Transport> Driver<T> {
             if self.poll_closing().is_ready() {
                 return Poll::Ready(self.failure.take().map(Err));
             }
-            // After the peer's end of input there is nothing more to read: what is left (our
-            // output, its flush, the shutdown, a deadline) wakes us through the transport or
-            // the timer. Backpressure (see `flow.rs`) leaves the peer's bytes unread too.
-            // Deadlines still run.
-            let read = if self.peer_eof || (written.is_pending() && self.read_paused()) {
+            // After the peer's end of input there is nothing more to read: while our output
+            // waits for the transport, wait for it (or a deadline) instead of reading the end
+            // again. Backpressure (see `flow.rs`) leaves the peer's bytes unread too. Deadlines
+            // still run.
+            if written.is_pending() && (self.peer_eof || self.read_paused()) {
+                if self.poll_deadlines() {
+                    continue;
+                }
+                return Poll::Pending;
+            }
+            let read = if self.peer_eof {
                 Poll::Pending
             } else {
                 self.poll_read_input()
@@ -298,10 +340,21 @@ impl<T: Transport> Driver<T> {
             match read {
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(Error::Io(e)))),
-                // Deadlines are judged only once everything that arrived has been read, so a
-                // pong waiting in the socket is never mistaken for silence.
-                Poll::Pending if self.poll_deadlines() => {} // a ping to write, a deadline to act on
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Nothing more to read: write the batch now, before waiting.
+                    if self.conn.output_len() > 0 {
+                        if let Poll::Ready(Err(e)) = self.poll_write_and_flush() {
+                            self.finished = true;
+                            return Poll::Ready(Some(Err(Error::Io(e))));
+                        }
+                    }
+                    // Deadlines are judged only once everything that arrived has been read, so
+                    // a pong waiting in the socket is never mistaken for silence.
+                    if self.poll_deadlines() {
+                        continue; // a keepalive ping to write, or a deadline to act on
+                    }
+                    return Poll::Pending;
+                }
             }
         }
     }

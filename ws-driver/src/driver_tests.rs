@@ -487,3 +487,6 @@ fn a_read_error_while_our_write_waits_ends_the_stream_without_reading_again() {
     let log = &h.io.with().log;
     assert_eq!(log[..], [Did::ReadFailed], "{log:?}");
 }
+
+#[path = "driver/coalesce_tests.rs"]
+mod coalesce;

@@ -106,7 +106,15 @@ pub async fn server_handshake<T: Transport, C: Callback>(
 ) -> Result<WebSocketStream<T>, Error> {
     config.stream.check()?;
     let sleep = io.sleep(config.handshake_timeout);
-    with_timeout(sleep, server_handshake_inner(io, callback, config)).await
+    // Boxed: its state (request, buffers, response) is freed once the handshake is over.
+    // Unboxed, it would size every future that awaits `accept` and then serves the stream
+    // (`spawn(async move { let ws = accept(tcp).await?; ... })`): kilobytes held for the
+    // connection's whole life.
+    with_timeout(
+        sleep,
+        Box::pin(server_handshake_inner(io, callback, config)),
+    )
+    .await
 }
 
 async fn server_handshake_inner<T: Transport, C: Callback>(

@@ -47,7 +47,7 @@ pub use stream::WebSocketStream;
 pub use streaming::{ByteStream, MessageKind, MessageReader, MessageWriter};
 pub use tls::{crypto_provider, default_tls_config, TlsFailure};
 #[doc(hidden)]
-pub use transport::read_reserve;
+pub use transport::{poll_read_scratch, read_reserve, read_via_scratch};
 pub use transport::{Sleep, Transport};
 
 pub use http;

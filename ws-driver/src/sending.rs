@@ -12,18 +12,38 @@ use crate::transport::Transport;
 use std::task::{ready, Context, Poll};
 use ws_proto::{Connection, Timeout};
 
-/// Polls a `send`: waits until everything queued before is written and flushed, then queues
-/// `item` with `queue` and starts writing it, and completes in that same poll. What the
-/// transport did not take yet is written by the next call that drives the stream.
+/// Whether a `send` may leave its message queued for the next `recv` to write (see
+/// `driver/batch.rs`): yes for the whole stream, whose `recv` writes the batch before it
+/// waits; never for the split sink, whose reading half may not be polled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coalesce {
+    /// Leave the message queued when more received input is already waiting.
+    WithRecv,
+    /// Always start writing at once.
+    Never,
+}
+
+/// Polls a `send`: waits while the write buffer is full or the transport has not taken
+/// earlier output, then queues `item` with `queue` and writes it, with everything queued
+/// before it, and completes in that same poll. What the transport did not take yet is written
+/// by the next call that drives the stream. With [`Coalesce::WithRecv`], when the last `recv`
+/// left a whole frame of input waiting, the message stays queued without a write: that
+/// `recv` writes it, with the replies to the frames it returns, before it would wait.
 pub(crate) fn poll_send<T: Transport, M>(
     driver: &mut Driver<T>,
     cx: &mut Context<'_>,
     item: &mut Option<M>,
     queue: impl FnOnce(&mut Driver<T>, M) -> Result<(), Error>,
+    coalesce: Coalesce,
 ) -> Poll<Result<(), Error>> {
     ready!(driver.poll_ready(cx))?;
-    ready!(driver.poll_flush(cx))?;
+    if driver.output_stalled() {
+        ready!(driver.poll_flush(cx))?;
+    }
     ready!(poll_feed(driver, cx, item, queue))?;
+    if coalesce == Coalesce::WithRecv && driver.may_defer_write() {
+        return Poll::Ready(Ok(()));
+    }
     match driver.poll_flush(cx) {
         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
         // Queued: the rest of the message goes out with the next call.

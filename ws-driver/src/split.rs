@@ -3,7 +3,7 @@
 
 use crate::driver::Driver;
 use crate::error::Error;
-use crate::sending::{close_outcome, poll_feed, poll_send};
+use crate::sending::{close_outcome, poll_feed, poll_send, Coalesce};
 use crate::stream::WebSocketStream;
 use crate::streaming::{self, Access, MessageKind, MessageReader, MessageWriter};
 use crate::transport::Transport;
@@ -38,8 +38,8 @@ pub(crate) fn split<T>(driver: Driver<T>) -> (WebSocketSink<T>, WebSocketReader<
 
 /// The reading half of a split [`WebSocketStream`]: a [`Stream`] of messages.
 ///
-/// Reading also writes the automatic replies (pongs, the close echo) the protocol needs, and
-/// what the writing half queued but did not write yet.
+/// Reading also writes the automatic replies (pongs, the close echo) the protocol needs, at
+/// once, and what the writing half queued but did not write yet, before it waits.
 pub struct WebSocketReader<T> {
     shared: Shared<T>,
 }
@@ -116,8 +116,9 @@ pub struct WebSocketSink<T> {
 
 impl<T: Transport> WebSocketSink<T> {
     /// Sends a message; see [`WebSocketStream::send`]: it returns once the message is queued,
-    /// after everything before it was written and flushed. The reading half also writes what
-    /// is left of it.
+    /// and writes it at once with everything queued before it (unlike the whole stream's
+    /// `send`, it never leaves it for the reading half, which may not be polled). The reading
+    /// half also writes what the transport did not take at once.
     ///
     /// # Cancel safety
     ///
@@ -130,6 +131,7 @@ impl<T: Transport> WebSocketSink<T> {
                 cx,
                 &mut message,
                 Driver::start_send,
+                Coalesce::Never,
             )
         })
         .await
@@ -172,7 +174,13 @@ impl<T: Transport> WebSocketSink<T> {
         let mut message = Some(message);
         poll_fn(|cx| {
             let queue = Driver::send_prepared;
-            poll_send(&mut lock(&self.shared), cx, &mut message, queue)
+            poll_send(
+                &mut lock(&self.shared),
+                cx,
+                &mut message,
+                queue,
+                Coalesce::Never,
+            )
         })
         .await
     }

@@ -3,7 +3,7 @@
 use crate::config::StreamConfig;
 use crate::driver::{new_connection, Driver};
 use crate::error::Error;
-use crate::sending::{close_outcome, poll_feed, poll_send};
+use crate::sending::{close_outcome, poll_feed, poll_send, Coalesce};
 use crate::split::{split, WebSocketReader, WebSocketSink};
 use crate::streaming::{self, Access, ByteStream, MessageKind, MessageReader, MessageWriter};
 use crate::transport::Transport;
@@ -83,6 +83,12 @@ impl<T: Transport> WebSocketStream<T> {
 
     /// Receives the next message; `None` once the connection is over.
     ///
+    /// Receiving also writes: what `send` left queued and the replies the protocol sends by
+    /// itself. Queued output is written in batches: when everything already received is
+    /// decoded and the transport has nothing more to read (just before `recv` would wait),
+    /// once 64 KiB are queued, and at once after a frame that called for a reply (a ping's
+    /// pong, the close echo), with whatever was queued before it.
+    ///
     /// # Cancel safety
     ///
     /// Cancel-safe: a message leaves the connection only in the poll that returns it. If
@@ -92,11 +98,20 @@ impl<T: Transport> WebSocketStream<T> {
         poll_fn(|cx| self.driver.poll_next_message(cx)).await
     }
 
-    /// Sends a message: waits until everything queued before it is written and flushed, then
-    /// queues it whole and starts writing it, and returns once it is queued. What the
-    /// transport did not take at once is written by the next call that drives the stream
-    /// (`send`, `feed`, `flush`, `recv`, `close`); [`flush`](Self::flush) waits until it is
-    /// all written.
+    /// Sends a message: waits while the write buffer is full or the transport has not taken
+    /// earlier output, then queues the message whole and writes it, with everything queued
+    /// before it, in one (vectored) write, and returns once it is queued. What the transport
+    /// did not take at once is written by the next call that drives the stream (`send`,
+    /// `feed`, `flush`, `recv`, `close`); [`flush`](Self::flush) waits until it is all
+    /// written.
+    ///
+    /// Coalescing: when the [`recv`](Self::recv) before it left a whole further frame
+    /// already received, `send` only queues the message. The next `recv` returns that frame
+    /// without waiting and writes the batch before it would wait, so a loop that answers each
+    /// message answers pipelined messages with one write. Never is a message held for input
+    /// that has not arrived. If you await something other than this stream between `send`
+    /// and the next `recv`, [`flush`](Self::flush) first. (The split
+    /// [`WebSocketSink::send`] always writes at once.)
     ///
     /// `Err(ConnectionClosed)` once a close frame was sent or the connection is over, and
     /// `Err(Send)` if the core refuses the message: nothing was queued. An I/O error means the
@@ -110,11 +125,22 @@ impl<T: Transport> WebSocketStream<T> {
     /// flushing, it leaves its message queued.)
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let mut message = Some(message.into());
-        poll_fn(|cx| poll_send(&mut self.driver, cx, &mut message, Driver::start_send)).await
+        poll_fn(|cx| {
+            let queue = Driver::start_send;
+            poll_send(
+                &mut self.driver,
+                cx,
+                &mut message,
+                queue,
+                Coalesce::WithRecv,
+            )
+        })
+        .await
     }
 
-    /// Queues a message without flushing, waiting first while the write buffer is over its
-    /// limit; [`flush`](Self::flush) later to write a batch with fewer system calls.
+    /// Queues a message without writing it, waiting first while the write buffer is over its
+    /// limit; [`flush`](Self::flush) later to write a batch with one system call (a `recv`
+    /// that would wait writes it too).
     ///
     /// # Cancel safety
     ///
@@ -125,7 +151,8 @@ impl<T: Transport> WebSocketStream<T> {
         poll_fn(|cx| poll_feed(&mut self.driver, cx, &mut message, Driver::start_send)).await
     }
 
-    /// Writes and flushes everything queued. `Ok(())` at once if the connection is over.
+    /// Writes and flushes everything queued: when it returns `Ok(())`, the transport took it
+    /// all. `Ok(())` at once if the connection is over.
     ///
     /// # Cancel safety
     ///
@@ -137,7 +164,7 @@ impl<T: Transport> WebSocketStream<T> {
 
     /// Sends one data frame of a message streamed fragment by fragment (see
     /// [`ws_proto::Connection::send_frame`]), like [`send`](Self::send): returns once the
-    /// frame is queued, after everything before it was written.
+    /// frame is queued, and writes it with everything before it.
     ///
     /// # Cancel safety
     ///
@@ -145,7 +172,11 @@ impl<T: Transport> WebSocketStream<T> {
     /// the same frame again to continue the message.
     pub async fn send_frame(&mut self, frame: Frame) -> Result<(), Error> {
         let mut frame = Some(frame);
-        poll_fn(|cx| poll_send(&mut self.driver, cx, &mut frame, Driver::send_frame)).await
+        poll_fn(|cx| {
+            let queue = Driver::send_frame;
+            poll_send(&mut self.driver, cx, &mut frame, queue, Coalesce::WithRecv)
+        })
+        .await
     }
 
     /// Sends a message encoded once for many connections (see
@@ -157,7 +188,17 @@ impl<T: Transport> WebSocketStream<T> {
     /// Cancel-safe, as [`send`](Self::send): a cancelled `send_prepared` queued nothing.
     pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
         let mut message = Some(message);
-        poll_fn(|cx| poll_send(&mut self.driver, cx, &mut message, Driver::send_prepared)).await
+        poll_fn(|cx| {
+            let queue = Driver::send_prepared;
+            poll_send(
+                &mut self.driver,
+                cx,
+                &mut message,
+                queue,
+                Coalesce::WithRecv,
+            )
+        })
+        .await
     }
 
     /// Queues a prepared message without flushing, like [`feed`](Self::feed).

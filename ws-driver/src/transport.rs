@@ -45,9 +45,9 @@ const READ_CHUNK: usize = 16 * 1024;
 const FIRST_READ: usize = 2 * 1024;
 
 /// How much spare room `buf` should have before the next read, for adapters whose runtime reads
-/// into a buffer's uninitialised spare capacity (tokio): an idle connection whose buffer never
-/// saw a burst waits with a small buffer; once a read leaves part of a frame behind (or the
-/// buffer grew), reads are full-sized.
+/// into a buffer's uninitialised spare capacity (tokio), once [`read_via_scratch`] says no:
+/// a buffer that never saw a burst reads a little; once a read leaves part of a frame behind
+/// (or the buffer grew), reads are full-sized.
 #[doc(hidden)]
 pub fn read_reserve(buf: &BytesMut) -> usize {
     if buf.is_empty() && buf.capacity() < READ_CHUNK {
@@ -57,9 +57,36 @@ pub fn read_reserve(buf: &BytesMut) -> usize {
     }
 }
 
+/// Whether the next read into `buf` should go through the thread's scratch buffer
+/// ([`poll_read_scratch`]) rather than into `buf`'s spare room: `buf` is empty and smaller
+/// than a first read, as on a connection that has been idle since its handshake. Reserving
+/// room in it before a read that finds nothing would keep that room allocated (and resident)
+/// for as long as the connection stays idle; through the scratch buffer, only the bytes that
+/// arrive are kept.
+#[doc(hidden)]
+pub fn read_via_scratch(buf: &BytesMut) -> bool {
+    buf.is_empty() && buf.capacity() < FIRST_READ
+}
+
 thread_local! {
-    /// Where futures-io reads land before they are appended to a connection's buffer.
+    /// Where scratch reads land before they are appended to a connection's buffer.
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; 4 * READ_CHUNK].into_boxed_slice());
+}
+
+/// Runs `read` on the thread's scratch buffer (zeroed once, so it is initialised memory) and
+/// appends the bytes it read to `buf`.
+#[doc(hidden)]
+pub fn poll_read_scratch(
+    buf: &mut BytesMut,
+    read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let res = read(&mut scratch[..]);
+        if let Poll::Ready(Ok(n)) = res {
+            buf.extend_from_slice(&scratch[..n]);
+        }
+        res
+    })
 }
 
 /// Reads from a futures-io stream (async-std, smol, futures-rustls) into `buf`, appending, for
@@ -67,18 +94,13 @@ thread_local! {
 ///
 /// futures-io reads into initialised memory. Zeroing the buffer's spare room before each read
 /// (the only way without unsafe code) costs a memset of the whole room even when a few bytes or
-/// none arrive, and makes an idle connection's buffer resident. Instead each thread reads into
-/// one scratch buffer, zeroed once, and appends only the bytes that arrived.
+/// none arrive, and makes an idle connection's buffer resident. Instead every read goes
+/// through the thread's scratch buffer ([`poll_read_scratch`]), which keeps only the bytes
+/// that arrived.
 pub(crate) fn poll_read_futures_io<S: futures_io::AsyncRead + Unpin>(
     stream: &mut S,
     cx: &mut Context<'_>,
     buf: &mut BytesMut,
 ) -> Poll<io::Result<usize>> {
-    SCRATCH.with_borrow_mut(|scratch| {
-        let res = Pin::new(stream).poll_read(cx, &mut scratch[..]);
-        if let Poll::Ready(Ok(n)) = res {
-            buf.extend_from_slice(&scratch[..n]);
-        }
-        res
-    })
+    poll_read_scratch(buf, |scratch| Pin::new(stream).poll_read(cx, scratch))
 }

@@ -5,7 +5,7 @@ use rustls::pki_types::ServerName;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -101,6 +101,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
         cx: &mut Context<'_>,
         buf: &mut ws_driver::ws_proto::BytesMut,
     ) -> Poll<io::Result<usize>> {
+        if ws_driver::read_via_scratch(buf) {
+            // An idle connection keeps no read buffer: only what arrives is copied.
+            return ws_driver::poll_read_scratch(buf, |scratch| {
+                let mut read = tokio::io::ReadBuf::new(scratch);
+                ready!(Pin::new(&mut self.0).poll_read(cx, &mut read))?;
+                Poll::Ready(Ok(read.filled().len()))
+            });
+        }
         buf.reserve(ws_driver::read_reserve(buf));
         // Reads straight into the uninitialised spare capacity: no zeroing, no copy.
         tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, buf)
