@@ -33,7 +33,10 @@ impl Harness {
         for _ in 0..10_000 {
             match self.next() {
                 Poll::Ready(Some(Ok(message))) if message.is_data() => {
-                    assert!(matches!(self.send_via(message, coalesce), Poll::Ready(Ok(()))));
+                    assert!(matches!(
+                        self.send_via(message, coalesce),
+                        Poll::Ready(Ok(()))
+                    ));
                     echoed += 1;
                 }
                 Poll::Ready(Some(Ok(_))) => {}
