@@ -244,7 +244,11 @@ fn accept_offer(options: &DeflateOptions, offer: &Extension) -> Option<(Extensio
         agreed(
             options,
             server_no_context_takeover,
-            client_no_context_takeover || p.client_no_context_takeover,
+            // The offer's `client_no_context_takeover` is only a hint (RFC 7692 §7.1.1.2), and
+            // some clients (the Autobahn TestSuite's) keep their context when the response does
+            // not repeat it: the server resets its inflater only if the response says so.
+            // Keeping the context is always safe; resetting it on a hint is not.
+            client_no_context_takeover,
             server_bits,
             client_bits,
         ),
@@ -289,10 +293,21 @@ mod tests {
     }
 
     #[test]
+    fn a_clients_context_takeover_hint_does_not_make_the_server_reset_its_inflater() {
+        // Autobahn's offer: the hint, which its compressor does not follow unless the response
+        // repeats it. Resetting on the hint failed every 12.x/13.x case ("invalid distance too
+        // far back").
+        let offers = ext("permessage-deflate; client_no_context_takeover; client_max_window_bits");
+        let (response, agreed) = deflate_negotiate(&DeflateOptions::default(), &offers).unwrap();
+        assert_eq!(response.to_string(), "permessage-deflate");
+        assert!(!agreed.client_no_context_takeover);
+    }
+
+    #[test]
     fn server_falls_back_to_a_later_offer() {
-        let offers = ext("permessage-deflate; server_max_window_bits=8, permessage-deflate; bogus, permessage-deflate; client_no_context_takeover");
+        let offers = ext("permessage-deflate; server_max_window_bits=8, permessage-deflate; bogus, permessage-deflate; server_no_context_takeover");
         let (_, agreed) = deflate_negotiate(&DeflateOptions::default(), &offers).unwrap();
-        assert!(agreed.client_no_context_takeover);
+        assert!(agreed.server_no_context_takeover);
         let none = ext("permessage-deflate; server_max_window_bits=16, x-other");
         assert!(deflate_negotiate(&DeflateOptions::default(), &none).is_none());
     }
