@@ -9,6 +9,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t libraries < <(scripts/libraries.sh)
 (( ${#libraries[@]} )) || { echo "$0: no library crates listed (scripts/libraries.sh)" >&2; exit 1; }
+# cargo package verifies each crate against the others' packages as registry crates, and
+# registry crates are never unpacked or rebuilt again for a change of content at the same
+# version: verify in a build folder of its own, from scratch, after dropping our crates'
+# unpacked copies from local registries (folders starting with '-'), or a second run after a
+# change would build against the first run's copies.
+export CARGO_TARGET_DIR=target/package-verify
+rm -rf "$CARGO_TARGET_DIR"
+for crate in "${libraries[@]}"; do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$crate"-[0-9]*
+done
 cargo package --locked --allow-dirty "${libraries[@]/#/-p}"
 missing=0
 for crate in "${libraries[@]}"; do
