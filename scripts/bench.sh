@@ -64,7 +64,8 @@ cargo run --profile bench -q -p bench --bin ws-bench -- all --criterion "$micro_
 if [[ $streaming == 1 ]]; then
     # Both ends of each runtime's exchange run in one child process: not pinned.
     streamed=$(WS_STREAM_BYTES=$((1 << 30)) cargo test --release -q -p tests --test streaming_big \
-        -- --nocapture --test-threads=1 2>&1 | grep -E "loopback TCP|bytes each way")
+        -- --nocapture --test-threads=1 2>&1 | grep -E "loopback TCP|bytes each way" \
+        | sed 's/^test .* \.\.\. //')
     {
         echo
         echo "## Streaming a 1 GiB message"
