@@ -293,7 +293,11 @@ impl<T: Transport> Driver<T> {
                     if self.conn.output_len() > queued || self.batch_full() {
                         let _ = self.poll_write_out();
                     }
-                    self.note_input_after_message();
+                    // Only a whole message leaves the read buffer at a frame boundary; a
+                    // chunk of a streamed one may end inside a frame.
+                    if let Event::Message(_) = event {
+                        self.note_input_after_message();
+                    }
                     return Poll::Ready(Some(Ok(event)));
                 }
                 Ok(None) => {}
