@@ -2,7 +2,7 @@
 //! free loopback port with files in a directory of its own, in a process group of its own, and
 //! killed with its whole group (daemons that fork workers leave none behind) when dropped.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,14 +38,11 @@ impl Daemon {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).expect("daemon temp dir");
-        // The free port is only known free until it is dropped: another process may take it
-        // before the daemon binds. The daemon then exits, and a new port is tried.
+        // The port is free when handed out (below the ephemeral range, see `ports`); should
+        // something take it anyway, the daemon exits, and a new port is tried.
         let mut last_error = String::new();
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
+            let port = crate::ports::daemon_port();
             let child = command(port, &dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod fault;
 pub mod hub_node;
 pub mod load;
+pub mod ports;
 pub mod raw;
 pub mod redis_server;
 pub mod restartable;

@@ -17,14 +17,6 @@ pub struct RedisServer {
     port: u16,
 }
 
-fn free_port() -> u16 {
-    // Bound then released: another process may take it before Redis does, hence the retries.
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
-}
-
 fn spawn(port: u16) -> Result<Child, String> {
     let mut child = Command::new(BINARY)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -69,7 +61,7 @@ impl RedisServer {
         );
         let mut last = String::new();
         for _ in 0..5 {
-            let port = free_port();
+            let port = crate::ports::daemon_port();
             match spawn(port) {
                 Ok(child) => {
                     return RedisServer {
