@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 use ws_proto::{BytesMut, Role, Timeout};
 
 /// What the peer does next when the driver reads.

@@ -1,6 +1,8 @@
 //! The hub without a network.
 use super::*;
 use crate::backplane::Backplane;
+use crate::queue::Next;
+use crate::HubError;
 
 fn payload(next: Option<Next>) -> String {
     match next {

@@ -39,13 +39,15 @@
 //! them at the application level and resend after reconnecting (in `on_connect`).
 
 mod backoff;
+mod builder;
 mod client;
 mod events;
 mod policy;
 mod queue;
 
 pub use backoff::{Backoff, Jitter, JitterRng};
-pub use client::{Builder, ReconnectingClient, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_QUEUE_CAPACITY};
+pub use builder::{Builder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_QUEUE_CAPACITY};
+pub use client::ReconnectingClient;
 pub use events::Events;
 pub use policy::{is_retryable, should_reconnect, DisconnectReason, Event, ReconnectError};
 pub use queue::{QueuePolicy, Sender};
