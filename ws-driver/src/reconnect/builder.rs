@@ -23,7 +23,8 @@ pub(super) type OnConnect<T> = Arc<
     dyn for<'a> Fn(&'a mut WebSocketStream<T>) -> BoxFuture<'a, Result<(), Error>> + Send + Sync,
 >;
 
-/// Settings of a [`ReconnectingClient`]; made by [`ReconnectingClient::builder`].
+/// Settings of a [`ReconnectingClient`](super::ReconnectingClient); made by
+/// [`ReconnectingClient::builder`](super::ReconnectingClient::builder).
 pub struct Builder<C: Connector> {
     pub(super) connector: C,
     pub(super) request: Result<http::Request<()>, Error>,

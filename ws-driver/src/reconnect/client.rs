@@ -127,7 +127,7 @@ impl<C: Connector> ReconnectingClient<C> {
     /// Queues a message by the queue's policy and, if connected, writes it out and flushes.
     /// `Ok` means queued or handed to the connection, not delivered: see the module
     /// documentation on messages in flight. A send cancelled while waiting for room (with
-    /// [`QueuePolicy::Wait`]) did not queue its message.
+    /// [`QueuePolicy::Wait`](super::QueuePolicy::Wait)) did not queue its message.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), ReconnectError> {
         let mut slot = Some(message.into());
         poll_fn(|cx| loop {

@@ -44,7 +44,7 @@ pub enum ServerError {
     /// The application chose a subprotocol or extension the client did not offer. 500.
     #[error("the application chose {0:?}, which the client did not offer")]
     NotOffered(String),
-    /// The application's [`Accept`] holds a value that cannot be a header value. 500.
+    /// The application's [`Accept`](super::Accept) holds a value that cannot be a header value. 500.
     #[error("the application's choice {0:?} is not a valid header value")]
     InvalidAccept(String),
     /// The server cannot take the connection over (no HTTP/1.1 upgrade support on it). 500.
@@ -119,7 +119,7 @@ pub fn encode_refusal(response: &Response<Vec<u8>>) -> Vec<u8> {
     out
 }
 
-/// The bytes of a response head accepting an upgrade (from [`respond_head`]); the WebSocket
+/// The bytes of a response head accepting an upgrade (from [`respond_head`](super::respond_head)); the WebSocket
 /// connection starts right after them.
 pub fn encode_response(response: &Response<()>) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
