@@ -1,4 +1,5 @@
 use super::*;
+use ws_hub::Next;
 
 fn text(event: &Event) -> String {
     event.to_json().to_string()
