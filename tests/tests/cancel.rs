@@ -184,12 +184,23 @@ fn reassembled(seq: u32) -> Message {
     }
 }
 
-/// A server that sends the [`FRAGMENTED`] messages frame by frame, then closes.
-fn fragment_sender<T: Transport + Send + 'static>() -> Handler<T> {
-    Arc::new(|ws| {
+/// Messages the server sends before it waits for the client's go-ahead.
+const BURST: u32 = 500;
+
+/// A server that sends the [`FRAGMENTED`] messages frame by frame, then closes; after each
+/// [`BURST`] of messages it waits for a go-ahead on `go` (the client has received them all).
+fn fragment_sender<T: Transport + Send + 'static>(go: mpsc::UnboundedReceiver<()>) -> Handler<T> {
+    let go = Arc::new(Mutex::new(Some(go)));
+    Arc::new(move |ws| {
+        let go = go.lock().unwrap().take();
         Box::pin(async move {
-            let Ok(mut ws) = ws else { return };
+            let (Ok(mut ws), Some(mut go)) = (ws, go) else {
+                return;
+            };
             for seq in 0..FRAGMENTED {
+                if seq > 0 && seq % BURST == 0 && go.next().await.is_none() {
+                    return;
+                }
                 for frame in fragments(seq) {
                     if ws.send_frame(frame).await.is_err() {
                         return;
@@ -201,13 +212,32 @@ fn fragment_sender<T: Transport + Send + 'static>() -> Handler<T> {
     })
 }
 
-/// `recv` cancelled at random points receives every message exactly once, in order.
+/// `recv` cancelled at random points receives every message exactly once, in order. At each
+/// burst's end the server waits for the client, so a `recv` there finds nothing and is
+/// cancelled for certain, however the two threads are scheduled.
 fn recv_loses_nothing<R: Runtime>(split: bool) {
-    let addr = R::serve(ServeOptions::default(), fragment_sender());
+    let (go_tx, go_rx) = mpsc::unbounded();
+    let addr = R::serve(ServeOptions::default(), fragment_sender(go_rx));
     R::block_on(within::<R, _>("receive everything", async {
         let mut side = Side::new(connect::<R>(addr, 5000 * MS).await, split);
         let (mut dice, mut got, mut cancels) = (Dice(0x9E37_79B9_7F4A_7C15), Vec::new(), 0);
+        let mut bursts_done = 0;
         loop {
+            let n = got.len() as u32;
+            let at_burst_end = n > 0 && n < FRAGMENTED && n % BURST == 0;
+            if at_burst_end && bursts_done < got.len() / BURST as usize {
+                // Nothing more comes until the go-ahead: this `recv` must be cancelled.
+                if let Some(got) = race(side.recv(), 1 + dice.roll(3)).await {
+                    panic!(
+                        "{}: recv completed while the server was waiting: {got:?}",
+                        R::NAME
+                    );
+                }
+                cancels += 1;
+                bursts_done += 1;
+                go_tx.unbounded_send(()).expect("the server is waiting");
+                continue;
+            }
             match race(side.recv(), 1 + dice.roll(3)).await {
                 None => cancels += 1,
                 Some(None) => break,

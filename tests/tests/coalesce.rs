@@ -6,9 +6,11 @@
 //! `ws-driver/src/driver/coalesce_tests.rs`; socket segment counts here would depend on
 //! timing.)
 
+use futures::StreamExt;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tests::raw::{read_head, UPGRADE_REQUEST};
 use tests::{echo_handler, Handler, Runtime, ServeOptions, TIMEOUT};
 use ws_driver::ws_proto::{Config, Connection, Event, Role};
@@ -138,7 +140,46 @@ fn the_split_sink_does_not_leave_its_message_to_the_reader<R: Runtime>() {
     assert_eq!(peer.receive(1), messages[..1], "{}", R::NAME);
 }
 
+/// A server that awaits other work (a database, say) between `recv` and `send`, with several
+/// requests pipelined: each reply leaves when it is sent, not once every received request has
+/// been handled. The test plays the database, and answers a request only after the reply to
+/// the one before it arrived, so a reply held back for the next `recv` would never come.
+fn a_reply_after_other_work_leaves_before_the_next_request_is_handled<R: Runtime>() {
+    let (took_tx, took_rx) = std::sync::mpsc::channel::<()>();
+    let (answer_tx, answer_rx) = futures::channel::mpsc::unbounded::<()>();
+    let answers = Arc::new(Mutex::new(Some(answer_rx)));
+    let handler: Handler<R::Server> = Arc::new(move |ws| {
+        let took_tx = took_tx.clone();
+        let answers = answers.lock().unwrap().take();
+        Box::pin(async move {
+            let (Ok(mut ws), Some(mut answers)) = (ws, answers) else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.recv().await {
+                let _ = took_tx.send(());
+                if answers.next().await.is_none() || ws.send(message).await.is_err() {
+                    return;
+                }
+            }
+        })
+    });
+    let addr = R::serve(ServeOptions::default(), handler);
+    let mut peer = Peer::connect(addr);
+    let messages = texts(4);
+    peer.send_all(&messages);
+    for message in messages {
+        took_rx
+            .recv_timeout(TIMEOUT)
+            .expect("the server took the request");
+        // The lookup's own time: longer than a reply computed at once takes.
+        std::thread::sleep(Duration::from_millis(2));
+        answer_tx.unbounded_send(()).unwrap();
+        assert_eq!(peer.receive(1), [message], "{}", R::NAME);
+    }
+}
+
 tests::for_each_runtime!(
+    a_reply_after_other_work_leaves_before_the_next_request_is_handled,
     pipelined_messages_are_all_echoed_in_order,
     one_message_is_echoed_without_further_input,
     a_pong_is_never_behind_later_data,

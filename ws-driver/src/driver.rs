@@ -7,7 +7,7 @@ use futures_util::task::{waker, ArcWake, AtomicWaker};
 use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use ws_proto::{CloseCode, CloseFrame, Connection, Due, Event, Message, Next, State};
 
 mod batch;
@@ -68,9 +68,12 @@ pub(crate) struct Driver<T> {
     stash: Option<Event>,
     failure: Option<Error>,
     peer_close: Option<Option<CloseFrame>>,
-    /// Write coalescing (see `batch.rs`): the last message returned left a whole frame of
-    /// further input received; the transport refused part of our output when last asked.
-    input_ready: bool,
+    /// Write coalescing (see `batch.rs`): when the last message returned left a whole frame
+    /// of further input received, the time it was returned; how soon after it a `send` may
+    /// still leave its message for the next `recv`; the transport refused part of our output
+    /// when last asked.
+    input_ready: Option<Instant>,
+    defer_window: Duration,
     stalled: bool,
 }
 
@@ -92,7 +95,8 @@ impl<T: Transport> Driver<T> {
             stash: None,
             failure: None,
             peer_close: None,
-            input_ready: false,
+            input_ready: None,
+            defer_window: batch::DEFER_WINDOW,
             stalled: false,
         }
     }
@@ -198,7 +202,7 @@ impl<T: Transport> Driver<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Event, Error>>> {
         self.proxy.read.register(cx.waker());
-        self.input_ready = false;
+        self.input_ready = None;
         loop {
             // An event our write read meanwhile comes first (see `flow.rs`).
             if let Some(event) = self.stash.take() {

@@ -68,6 +68,27 @@ fn pipelined_messages_are_echoed_in_one_write() {
     assert_eq!(as_peer(Role::Server, &h.io.took()), messages, "in order");
 }
 
+/// A reply that comes later than the window after its `recv` (here every reply: the window is
+/// zero) is written at once, with what was queued before it: an application that awaits a
+/// database between `recv` and `send` does not hold its first reply until every pipelined
+/// request has been handled.
+#[test]
+fn a_reply_later_than_the_window_is_written_at_once() {
+    let mut h = Harness::new(Role::Server, quiet());
+    h.driver.defer_window = Duration::ZERO;
+    let (bytes, messages) = pipelined(4);
+    h.io.peer(Inbound::Bytes(bytes));
+    let first = match h.next() {
+        Poll::Ready(Some(Ok(m))) => m,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert!(h.send_via(first, Coalesce::WithRecv).is_ready());
+    assert_eq!(h.writes(), 1, "the first reply left before the next recv");
+    assert_eq!(h.echo_until_pending(Coalesce::WithRecv), 3);
+    assert_eq!(h.writes(), 4, "{:?}", h.io.with().log);
+    assert_eq!(as_peer(Role::Server, &h.io.took()), messages, "in order");
+}
+
 #[test]
 fn a_batch_is_written_once_it_reaches_the_bound() {
     let mut h = Harness::new(Role::Server, quiet());
