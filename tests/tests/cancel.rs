@@ -198,7 +198,7 @@ fn fragment_sender<T: Transport + Send + 'static>(go: mpsc::UnboundedReceiver<()
                 return;
             };
             for seq in 0..FRAGMENTED {
-                if seq > 0 && seq % BURST == 0 && go.next().await.is_none() {
+                if seq > 0 && seq.is_multiple_of(BURST) && go.next().await.is_none() {
                     return;
                 }
                 for frame in fragments(seq) {
@@ -224,7 +224,7 @@ fn recv_loses_nothing<R: Runtime>(split: bool) {
         let mut bursts_done = 0;
         loop {
             let n = got.len() as u32;
-            let at_burst_end = n > 0 && n < FRAGMENTED && n % BURST == 0;
+            let at_burst_end = n > 0 && n < FRAGMENTED && n.is_multiple_of(BURST);
             if at_burst_end && bursts_done < got.len() / BURST as usize {
                 // Nothing more comes until the go-ahead: this `recv` must be cancelled.
                 if let Some(got) = race(side.recv(), 1 + dice.roll(3)).await {
