@@ -137,7 +137,7 @@ impl PreparedMessage {
     pub fn to_message(&self) -> Message {
         match self.inner.opcode {
             // The payload came from a `Utf8Bytes` when the opcode is Text.
-            OpCode::Text => match Utf8Bytes::try_from(self.inner.payload.clone()) {
+            OpCode::Text => match Utf8Bytes::try_shared(self.inner.payload.clone()) {
                 Ok(text) => Message::Text(text),
                 Err(_) => Message::Binary(self.inner.payload.clone()),
             },

@@ -156,6 +156,17 @@ impl fmt::Display for Utf8Bytes {
 /// allocation would cost more than the check saves, and small messages stay allocation-free.
 const COPY_CHECK_FROM: usize = 4096;
 
+impl Utf8Bytes {
+    /// Checks `bytes` with std's `from_utf8` and shares them, whatever their size: for text
+    /// that must keep its buffer (a prepared message handing out its payload), where the
+    /// faster check's copy would defeat the sharing.
+    pub(crate) fn try_shared(bytes: Bytes) -> Result<Self, InvalidUtf8> {
+        ByteString::try_from(bytes)
+            .map(Utf8Bytes)
+            .map_err(|_| InvalidUtf8)
+    }
+}
+
 /// Checks that `bytes` are UTF-8: in place with std's `from_utf8` for small text, and with
 /// `simdutf8` plus a copy from 4 KiB on, where that is several times faster on text that is not
 /// all ASCII (std checks such text at about 2.6 GB/s, `simdutf8` at 13–17).
@@ -166,9 +177,7 @@ impl TryFrom<Bytes> for Utf8Bytes {
             let text = simdutf8::basic::from_utf8(&bytes).map_err(|_| InvalidUtf8)?;
             return Ok(Utf8Bytes::from(text.to_owned()));
         }
-        ByteString::try_from(bytes)
-            .map(Utf8Bytes)
-            .map_err(|_| InvalidUtf8)
+        Utf8Bytes::try_shared(bytes)
     }
 }
 

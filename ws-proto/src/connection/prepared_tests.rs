@@ -161,3 +161,17 @@ fn closed_connections_and_fragments_in_progress_refuse() {
         NotDataMessage
     );
 }
+
+/// `to_message` shares the prepared payload, large text included (received text of that size
+/// is copied by its faster check; a prepared message's text was checked when it was made).
+#[test]
+fn to_message_shares_the_payload_of_large_text() {
+    let prepared = PreparedMessage::text("é".repeat(8 * 1024));
+    match prepared.to_message() {
+        Message::Text(text) => {
+            assert_eq!(text.as_bytes().as_ptr(), prepared.payload().as_ptr());
+            assert_eq!(text.len(), 16 * 1024);
+        }
+        other => panic!("expected text, got {other:?}"),
+    }
+}
