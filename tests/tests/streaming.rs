@@ -83,6 +83,19 @@ async fn close_code<T: Transport>(ws: &mut WebSocketStream<T>) -> Option<CloseCo
     None
 }
 
+/// Sends a ping carrying `payload` and checks that the next message is its pong.
+async fn ping_is_answered<R: Runtime>(ws: &mut WebSocketStream<R::Client>, payload: &'static [u8]) {
+    ws.send(Message::Ping(Bytes::from_static(payload)))
+        .await
+        .unwrap();
+    let pong = within::<R, _>("the pong", ws.recv()).await;
+    assert!(
+        matches!(pong, Some(Ok(Message::Pong(_)))),
+        "{}: {pong:?}",
+        R::NAME
+    );
+}
+
 fn invalid_utf8_mid_stream_closes_with_1007_before_the_rest_is_read<R: Runtime>() {
     let (url, mut reports) = serve_reporting::<R, _>(|mut ws| {
         Box::pin(async move { format!("{:?}", read_stream(&mut ws, u64::MAX).await) })
@@ -255,15 +268,7 @@ fn pings_are_answered_while_a_stream_is_open_both_ways<R: Runtime>() {
         })
         .await
         .unwrap();
-        ws.send(Message::Ping(Bytes::from_static(b"mid-message")))
-            .await
-            .unwrap();
-        let pong = within::<R, _>("the pong", ws.recv()).await;
-        assert!(
-            matches!(pong, Some(Ok(Message::Pong(_)))),
-            "{}: {pong:?}",
-            R::NAME
-        );
+        ping_is_answered::<R>(&mut ws, b"mid-message").await;
         ws.send_frame(Frame {
             opcode: OpCode::Continuation,
             fin: true,
@@ -272,15 +277,7 @@ fn pings_are_answered_while_a_stream_is_open_both_ways<R: Runtime>() {
         .await
         .unwrap();
         // The server's message is open: our ping is answered before it ends.
-        ws.send(Message::Ping(Bytes::from_static(b"to the writer")))
-            .await
-            .unwrap();
-        let pong = within::<R, _>("the pong", ws.recv()).await;
-        assert!(
-            matches!(pong, Some(Ok(Message::Pong(_)))),
-            "{}: {pong:?}",
-            R::NAME
-        );
+        ping_is_answered::<R>(&mut ws, b"to the writer").await;
         match within::<R, _>("the message", ws.recv()).await {
             Some(Ok(Message::Binary(b))) => {
                 assert_eq!(b.len(), 301_000);

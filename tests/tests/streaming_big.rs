@@ -136,24 +136,24 @@ fn status_bytes(field: &str) -> u64 {
 /// Loopback TCP doing the same work (generate, send, receive, check `len` bytes each way, one
 /// direction after the other), for comparison: its duration.
 fn tcp_baseline(len: u64) -> std::time::Duration {
-    use std::io::Read;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address");
     let start = Instant::now();
     let server = std::thread::spawn(move || {
         let (mut tcp, _) = listener.accept().expect("accept");
-        let (mut expect, mut buf) = (Expect::new(), vec![0u8; 64 << 10]);
-        while expect.seen < len {
-            let n = tcp.read(&mut buf).expect("read");
-            assert!(
-                n > 0 && expect.check(&buf[..n]),
-                "TCP baseline: bytes differ"
-            );
-        }
+        receive_tcp(&mut tcp, len);
         send_tcp(&mut tcp, len);
     });
     let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
     send_tcp(&mut tcp, len);
+    receive_tcp(&mut tcp, len);
+    server.join().expect("TCP baseline server");
+    start.elapsed()
+}
+
+/// Reads `len` bytes of the noise from `tcp`, checking them.
+fn receive_tcp(tcp: &mut std::net::TcpStream, len: u64) {
+    use std::io::Read;
     let (mut expect, mut buf) = (Expect::new(), vec![0u8; 64 << 10]);
     while expect.seen < len {
         let n = tcp.read(&mut buf).expect("read");
@@ -162,8 +162,6 @@ fn tcp_baseline(len: u64) -> std::time::Duration {
             "TCP baseline: bytes differ"
         );
     }
-    server.join().expect("TCP baseline server");
-    start.elapsed()
 }
 
 fn send_tcp(tcp: &mut std::net::TcpStream, len: u64) {

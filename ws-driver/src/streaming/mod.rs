@@ -58,12 +58,11 @@ impl<T> Access<'_, T> {
 /// own error as it is, invalid data (1007, 1009, invalid UTF-8 written as text) as
 /// `InvalidData`, the rest as `Other`, with the [`Error`] inside.
 pub(crate) fn io_error(error: Error) -> std::io::Error {
+    if let Error::Io(e) = error {
+        return e;
+    }
     use std::io::ErrorKind;
     let kind = match &error {
-        Error::Io(_) => {
-            let Error::Io(e) = error else { unreachable!() };
-            return e;
-        }
         Error::Protocol(ProtocolError::InvalidUtf8 | ProtocolError::MessageTooLarge { .. })
         | Error::Protocol(ProtocolError::FrameTooLarge { .. })
         | Error::Send(ws_proto::SendError::InvalidUtf8) => ErrorKind::InvalidData,

@@ -121,7 +121,7 @@ impl Connection {
                 let complete_text = header.fin
                     && header.opcode == OpCode::Text
                     && self.config.reassemble
-                    && !self.streaming()
+                    && !self.is_streaming_message()
                     && self.read.len() >= len;
                 let text = !self.msg_transformed
                     && !complete_text
@@ -136,7 +136,7 @@ impl Connection {
                     text,
                 });
             }
-            let streaming = self.streaming();
+            let streaming = self.is_streaming_message();
             let Some(frame) = self.frame.as_mut() else {
                 return Ok(None);
             };
@@ -229,7 +229,8 @@ impl Connection {
                 self.stream_message_started();
             }
         }
-        if (self.config.reassemble || self.streaming()) && self.msg_size > message_limit {
+        if (self.config.reassemble || self.is_streaming_message()) && self.msg_size > message_limit
+        {
             return Err(ProtocolError::MessageTooLarge {
                 size: self.msg_size,
                 max: usize::try_from(message_limit).unwrap_or(usize::MAX),

@@ -107,11 +107,6 @@ impl Connection {
         }
     }
 
-    /// Whether the data message in progress is streamed.
-    pub(super) fn streaming(&self) -> bool {
-        self.stream.active.is_some()
-    }
-
     /// A chunk left over from an earlier call: bytes reassembled before the switch to
     /// streaming, or compressed input not yet inflated.
     pub(super) fn stream_pending(&mut self) -> Result<Option<Event>, ProtocolError> {
