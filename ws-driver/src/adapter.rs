@@ -103,27 +103,32 @@ macro_rules! adapter_api {
 
         /// Runs the server handshake on an accepted stream (TCP, or a rustls server stream),
         /// accepting any valid WebSocket request.
-        pub async fn accept<S: $read + $write + Unpin>(
+        ///
+        /// The future is a pointer: the handshake's state is boxed and freed when it is over, so
+        /// a task that accepts and then serves the connection stays small.
+        pub fn accept<S: $read + $write + Unpin>(
             stream: S,
-        ) -> Result<WebSocketStream<$io<S>>, Error>
+        ) -> impl std::future::Future<Output = Result<WebSocketStream<$io<S>>, Error>>
         where
             $io<S>: $crate::Transport,
         {
-            accept_with(stream, NoCallback, ServerConfig::default()).await
+            accept_with(stream, NoCallback, ServerConfig::default())
         }
 
         /// Runs the server handshake, letting `callback` inspect the request (path, headers,
         /// origin, cookies) and accept it (choosing a subprotocol, adding headers) or reject it
         /// with any status and body.
-        pub async fn accept_with<S: $read + $write + Unpin, C: Callback>(
+        ///
+        /// The future is a pointer, as [`accept`]'s is.
+        pub fn accept_with<S: $read + $write + Unpin, C: Callback>(
             stream: S,
             callback: C,
             config: ServerConfig,
-        ) -> Result<WebSocketStream<$io<S>>, Error>
+        ) -> impl std::future::Future<Output = Result<WebSocketStream<$io<S>>, Error>>
         where
             $io<S>: $crate::Transport,
         {
-            $crate::server_handshake($io::new(stream), callback, &config).await
+            $crate::server_handshake_owned($io::new(stream), callback, config)
         }
 
         $crate::reconnect_api!($rt);

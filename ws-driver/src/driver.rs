@@ -41,9 +41,7 @@ enum Input {
 /// A connection and its transport, driven by poll methods that both halves share.
 pub(crate) struct Driver<T> {
     io: T,
-    /// Boxed: the driver lives in the application's future for the connection's whole life,
-    /// often next to other copies of its layout (an idle connection's memory, issue 18).
-    conn: Box<Connection>,
+    conn: Connection,
     proxy: Arc<WakerProxy>,
     proxy_waker: Waker,
     /// The runtime timer armed for the core's earliest deadline, and that deadline.
@@ -82,7 +80,7 @@ impl<T: Transport> Driver<T> {
         let proxy = Arc::new(WakerProxy::default());
         Driver {
             io,
-            conn: Box::new(conn),
+            conn,
             proxy_waker: waker(proxy.clone()),
             proxy,
             timer: None,

@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use futures_util::future::{poll_fn, select, Either};
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use ws_handshake::{Callback, ClientHandshake, ClientStatus};
 use ws_proto::Role;
 
@@ -104,17 +105,27 @@ pub async fn server_handshake<T: Transport, C: Callback>(
     callback: C,
     config: &ServerConfig,
 ) -> Result<WebSocketStream<T>, Error> {
-    config.stream.check()?;
-    let sleep = io.sleep(config.handshake_timeout);
-    // Boxed: its state (request, buffers, response) is freed once the handshake is over.
-    // Unboxed, it would size every future that awaits `accept` and then serves the stream
-    // (`spawn(async move { let ws = accept(tcp).await?; ... })`): kilobytes held for the
-    // connection's whole life.
-    with_timeout(
-        sleep,
-        Box::pin(server_handshake_inner(io, callback, config)),
-    )
-    .await
+    server_handshake_owned(io, callback, config.clone()).await
+}
+
+/// [`server_handshake`] owning its settings, with all of its state boxed: what the adapters'
+/// `accept` and `accept_with` return.
+///
+/// The future is a pointer, and its box (request, buffers, response, the transport until the
+/// stream is made) is freed once the handshake is over. Unboxed, it would size every future
+/// that awaits `accept` and then serves the stream (`spawn(async move { let ws =
+/// accept(tcp).await?; ... })`): hundreds of bytes held for the connection's whole life.
+#[doc(hidden)]
+pub fn server_handshake_owned<T: Transport, C: Callback>(
+    io: T,
+    callback: C,
+    config: ServerConfig,
+) -> Pin<Box<impl Future<Output = Result<WebSocketStream<T>, Error>>>> {
+    Box::pin(async move {
+        config.stream.check()?;
+        let sleep = io.sleep(config.handshake_timeout);
+        with_timeout(sleep, server_handshake_inner(io, callback, &config)).await
+    })
 }
 
 async fn server_handshake_inner<T: Transport, C: Callback>(
@@ -154,5 +165,63 @@ async fn server_handshake_inner<T: Transport, C: Callback>(
             let _ = poll_fn(|cx| io.poll_shutdown(cx)).await;
             Err(refusal.error.into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::IoSlice;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+    use ws_handshake::NoCallback;
+
+    /// A transport with state of its own (as a TLS stream has), never polled: the test looks
+    /// only at sizes.
+    struct Bulky {
+        _state: [u8; 512],
+    }
+
+    impl Transport for Bulky {
+        fn poll_read_buf(
+            &mut self,
+            _: &mut Context<'_>,
+            _: &mut BytesMut,
+        ) -> Poll<io::Result<usize>> {
+            Poll::Pending
+        }
+        fn poll_write_vectored(
+            &mut self,
+            _: &mut Context<'_>,
+            _: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Pending
+        }
+        fn poll_flush(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+        fn poll_shutdown(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+        fn sleep(&self, _: Duration) -> crate::Sleep {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    /// A task that accepts and then serves a connection holds the accept's future and the
+    /// stream (often twice) for the connection's whole life: each must cost a pointer, whatever
+    /// the transport and the handshake's state weigh.
+    #[test]
+    fn the_accept_future_and_the_stream_are_each_a_pointer() {
+        let accept = server_handshake_owned(
+            Bulky { _state: [0; 512] },
+            NoCallback,
+            ServerConfig::default(),
+        );
+        assert_eq!(std::mem::size_of_val(&accept), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<WebSocketStream<Bulky>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }

@@ -40,7 +40,7 @@ pub use either::MaybeTls;
 pub use error::Error;
 pub use extended_connect::{accept_extended_connect, ExtendedConnect};
 pub use futures_io::{FuturesIo, FuturesIoRuntime};
-pub use handshake::{client_handshake, server_handshake};
+pub use handshake::{client_handshake, server_handshake, server_handshake_owned};
 pub use runtime::{connect_with, ClientTransport, Runtime, RuntimeFuture};
 pub use split::{WebSocketReader, WebSocketSink};
 pub use stream::WebSocketStream;

@@ -31,7 +31,11 @@ use ws_proto::{CloseFrame, Frame, Message, PreparedMessage, Role, State};
 /// timeout) queued nothing and can be retried without duplicating it. The [`Sink`] trait's
 /// `SinkExt::send` is not: cancelled while flushing, it leaves its message queued.
 pub struct WebSocketStream<T> {
-    driver: Driver<T>,
+    /// Boxed: the stream lives in the application's future for the connection's whole life,
+    /// where the compiler often lays out more than one copy of it (the `Ok` of the accept
+    /// that made it, and the loop that owns it), so an idle connection would pay for its
+    /// state two or three times over. Boxed, each copy is a pointer.
+    driver: Box<Driver<T>>,
 }
 
 impl<T: Transport> WebSocketStream<T> {
@@ -49,7 +53,7 @@ impl<T: Transport> WebSocketStream<T> {
         let mut conn = new_connection(role, config);
         conn.receive(leftover);
         Ok(WebSocketStream {
-            driver: Driver::new(io, conn),
+            driver: Box::new(Driver::new(io, conn)),
         })
     }
 
@@ -253,7 +257,7 @@ impl<T: Transport> WebSocketStream<T> {
 
     /// Splits into a writing and a reading half that can be used from different tasks.
     pub fn split(self) -> (WebSocketSink<T>, WebSocketReader<T>) {
-        split(self.driver)
+        split(*self.driver)
     }
 
     /// Receives the next data message as a stream of its bytes, as they arrive, instead of
@@ -309,7 +313,9 @@ impl<T: Transport> WebSocketStream<T> {
 
     /// Reassembles the stream from the driver its halves shared.
     pub(crate) fn from_driver(driver: Driver<T>) -> Self {
-        WebSocketStream { driver }
+        WebSocketStream {
+            driver: Box::new(driver),
+        }
     }
 }
 
