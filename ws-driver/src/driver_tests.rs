@@ -495,3 +495,6 @@ fn a_read_error_while_our_write_waits_ends_the_stream_without_reading_again() {
 
 #[path = "driver/coalesce_tests.rs"]
 mod coalesce;
+
+#[path = "driver/read_buffer_tests.rs"]
+mod read_buffer;

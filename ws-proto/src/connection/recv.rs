@@ -5,7 +5,7 @@ use super::closing::{parse_close, Closing};
 use super::{Connection, Role};
 use crate::error::ProtocolError;
 use crate::extension::Rsv;
-use crate::frame::{Frame, FrameHeader, OpCode};
+use crate::frame::{Frame, FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
 use crate::message::{Event, Message};
 use crate::utf8::Utf8Bytes;
@@ -13,6 +13,22 @@ use bytes::{Buf, Bytes, BytesMut};
 
 /// Most bytes reserved for a frame's payload before it arrives.
 pub(super) const UPFRONT_RESERVE: usize = 1 << 20;
+/// Most room made for frames after the one arriving, when the read buffer has to move for it.
+const ROOM_AHEAD: usize = 256 * 1024;
+
+/// Room for up to three more frames the size of one of `len` bytes, within [`ROOM_AHEAD`]:
+/// made when the read buffer has to move (its bytes copied) for a frame that does not fit.
+///
+/// Peers send runs of similar messages. A buffer with room for just this frame is full when
+/// it ends, so the next frame's first read lands in a fresh buffer sized by the last one, it
+/// crosses that buffer's end by a header's width, and nearly the whole frame is copied again:
+/// one extra copy of every large message. With room ahead, the next frames arrive in place
+/// and one in four crosses the end.
+fn room_ahead(len: usize) -> usize {
+    let frame = len + MAX_HEADER_LEN;
+    (ROOM_AHEAD / frame).min(3) * frame
+}
+
 /// The frame whose payload is arriving.
 #[derive(Debug)]
 pub(super) struct InFrame {
@@ -111,8 +127,11 @@ impl Connection {
                     // Room for the payload as it comes, up to a point: a 14-byte header alone
                     // must not make us allocate max_frame_size. Beyond this, the buffer grows
                     // (doubling) as the bytes actually arrive.
-                    self.read
-                        .reserve((len - self.read.len()).min(UPFRONT_RESERVE));
+                    let rest = (len - self.read.len()).min(UPFRONT_RESERVE);
+                    if self.read.capacity() - self.read.len() < rest {
+                        // The buffer moves, and what it holds of this frame is copied.
+                        self.read.reserve(rest + room_ahead(len));
+                    }
                 }
                 // Transformed (compressed) text is validated after decoding instead. A whole
                 // single-frame text message that is already here is validated once, when it
