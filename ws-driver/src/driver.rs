@@ -66,11 +66,12 @@ pub(crate) struct Driver<T> {
     stash: Option<Event>,
     failure: Option<Error>,
     peer_close: Option<Option<CloseFrame>>,
-    /// Write coalescing (see `batch.rs`): when the last message returned left a whole frame
-    /// of further input received, the time it was returned; how soon after it a `send` may
-    /// still leave its message for the next `recv`; the transport refused part of our output
-    /// when last asked.
-    input_ready: Option<Instant>,
+    /// Write coalescing (see `batch.rs`): when the last read that brought bytes returned;
+    /// whether the last message returned left a whole frame of further input received; how
+    /// soon after that read a `send` may still leave its message for the next `recv`; the
+    /// transport refused part of our output when last asked.
+    read_at: Instant,
+    input_ready: bool,
     defer_window: Duration,
     stalled: bool,
 }
@@ -93,7 +94,8 @@ impl<T: Transport> Driver<T> {
             stash: None,
             failure: None,
             peer_close: None,
-            input_ready: None,
+            read_at: Instant::now(),
+            input_ready: false,
             defer_window: batch::DEFER_WINDOW,
             stalled: false,
         }
@@ -200,7 +202,7 @@ impl<T: Transport> Driver<T> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Event, Error>>> {
         self.proxy.read.register(cx.waker());
-        self.input_ready = None;
+        self.input_ready = false;
         loop {
             // An event our write read meanwhile comes first (see `flow.rs`).
             if let Some(event) = self.stash.take() {
@@ -300,7 +302,10 @@ impl<T: Transport> Driver<T> {
         let mut cx = Context::from_waker(&self.proxy_waker);
         match ready!(self.io.poll_read_buf(&mut cx, self.conn.read_buffer())) {
             Ok(0) => {}
-            Ok(_) => return Poll::Ready(Ok(Input::Bytes)),
+            Ok(_) => {
+                self.read_at = Instant::now();
+                return Poll::Ready(Ok(Input::Bytes));
+            }
             Err(e) if self.conn.close_sent() => {
                 tracing::debug!(error = %e, "read error while closing");
             }

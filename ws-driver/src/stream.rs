@@ -110,9 +110,9 @@ impl<T: Transport> WebSocketStream<T> {
     /// written.
     ///
     /// Coalescing: when the [`recv`](Self::recv) before it left a whole further frame
-    /// already received and returned just before (within 50 µs: a reply computed at once,
-    /// not one that awaited a database first), `send` only queues the message. The next
-    /// `recv` returns that frame
+    /// already received, and the read that brought the input returned just before (within
+    /// 50 µs: a reply computed at once, not one that awaited a database first), `send` only
+    /// queues the message. The next `recv` returns that frame
     /// without waiting and writes the batch before it would wait, so a loop that answers each
     /// message answers pipelined messages with one write. Never is a message held for input
     /// that has not arrived. If you await something other than this stream between `send`

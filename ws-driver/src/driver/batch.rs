@@ -10,26 +10,28 @@
 //!   whatever was queued before them: a control reply never waits for the application.
 //! * The whole stream's `send` (not the split sink's) leaves its message queued, without a
 //!   write, when the `recv` that preceded it left a whole frame of further input already
-//!   received and returned less than [`DEFER_WINDOW`] ago: the next `recv` returns that frame
-//!   without reading, and writes the batch before it would wait. Otherwise `send` writes at
-//!   once, everything queued before it included, in one vectored write. The window keeps an
-//!   application that awaits other work between `recv` and `send` (a database, a remote call)
-//!   from holding its replies until every pipelined request has been handled: a reply that
-//!   took that long leaves at once, with those queued before it.
+//!   received, and the read that brought the input returned less than [`DEFER_WINDOW`] ago:
+//!   the next `recv` returns that frame without reading, and writes the batch before it would
+//!   wait. Otherwise `send` writes at once, everything queued before it included, in one
+//!   vectored write. The window keeps an application that awaits other work between `recv`
+//!   and `send` (a database, a remote call) from holding its replies until every pipelined
+//!   request has been handled: no reply is held once its request was read that long ago; it
+//!   leaves at once, with those queued before it.
 //! * `flush` (inherent and `Sink::poll_flush`) and `close` always write and flush everything.
 //!
 //! Frames are never reordered: there is one output queue, in the core, written front to back.
 
 use super::Driver;
 use crate::transport::Transport;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use ws_proto::FrameHeader;
 
-/// How soon after the `recv` before it a `send` may leave its message queued for the next
-/// `recv` (see the module documentation). An echo or a reply computed at once comes within a
-/// few microseconds; a reply that needed a database or another service takes longer, and is
-/// written at once rather than held until every pipelined request is answered. Checking the
-/// clock costs two reads per pipelined message, and none for a message that came alone.
+/// How soon after the read that brought its request a `send` may leave its message queued
+/// for the next `recv` (see the module documentation). Echoes or replies computed at once
+/// come within a few microseconds of it, a whole batch of them within tens; a reply that
+/// needed a database or another service takes longer, and is written at once rather than
+/// held until every pipelined request is answered. The clock is read once per read and once
+/// per `send` of a pipelined message, none for a message that came alone.
 pub(super) const DEFER_WINDOW: Duration = Duration::from_micros(50);
 
 /// Queued output at which reading writes it out before going on, even if more received input
@@ -47,19 +49,18 @@ impl<T: Transport> Driver<T> {
     /// Records, as `poll_next_message` returns a message, whether a whole frame of further
     /// input is already received: a `send` now may then leave its bytes for the next `recv`.
     pub(super) fn note_input_after_message(&mut self) {
-        self.input_ready = complete_frame_at_front(self.conn.read_buffer()).then(Instant::now);
+        self.input_ready = complete_frame_at_front(self.conn.read_buffer());
     }
 
     /// Whether a `send` of the whole stream may leave its message queued without writing:
     /// the last `recv` left a whole frame waiting (so the next `recv` returns without
-    /// reading, and writes the batch before it would wait) and returned within
-    /// [`DEFER_WINDOW`], and the batch is not full.
+    /// reading, and writes the batch before it would wait), the read that brought the input
+    /// returned less than [`DEFER_WINDOW`] ago, and the batch is not full.
     pub(crate) fn may_defer_write(&self) -> bool {
         !self.finished
+            && self.input_ready
             && !self.batch_full()
-            && self
-                .input_ready
-                .is_some_and(|at| at.elapsed() < self.defer_window)
+            && self.read_at.elapsed() < self.defer_window
     }
 
     /// Whether the transport refused part of the queued output when last asked: a `send`

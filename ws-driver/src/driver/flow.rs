@@ -34,7 +34,7 @@ impl<T: Transport> Driver<T> {
     pub(super) fn read_while_writing(&mut self) -> bool {
         self.written_unchecked = 0;
         // The read buffer may leave its frame boundary: no longer known to hold a whole frame.
-        self.input_ready = None;
+        self.input_ready = false;
         let answering_ours = self.conn.close_sent();
         while self.stash.is_none() && self.failure.is_none() && !self.finished {
             match self.conn.next_event() {
