@@ -201,7 +201,6 @@ impl<T: Transport> Driver<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Event, Error>>> {
-        self.proxy.read.register(cx.waker());
         self.input_ready = false;
         loop {
             // An event our write read meanwhile comes first (see `flow.rs`).
@@ -235,6 +234,9 @@ impl<T: Transport> Driver<T> {
                     self.failure = Some(Error::Protocol(e));
                 }
             }
+            // Every way to Pending is below: the task's waker is registered here, not for each
+            // message returned from what was already received (most of a pipelined batch).
+            self.proxy.read.register(cx.waker());
             // Everything received is decoded. A full batch, output while closing (the core
             // moves on once it is written) or after the peer's end of input, is written before
             // reading; otherwise the read goes first and what is queued is written only if it
@@ -368,11 +370,12 @@ impl<T: Transport> Driver<T> {
     }
 
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.proxy.write.register(cx.waker());
         if self.finished || self.conn.close_sent() {
             return Poll::Ready(Err(Error::ConnectionClosed));
         }
         if self.conn.is_write_buffer_full() {
+            // The one way to Pending here: only then is the task's waker needed.
+            self.proxy.write.register(cx.waker());
             ready!(self.poll_write_or_deadline(false))?;
         }
         Poll::Ready(Ok(()))
