@@ -68,10 +68,10 @@ fn pipelined_messages_are_echoed_in_one_write() {
     assert_eq!(as_peer(Role::Server, &h.io.took()), messages, "in order");
 }
 
-/// A reply that comes later than the window after the read of its request (here every reply: the window is
-/// zero) is written at once, with what was queued before it: an application that awaits a
-/// database between `recv` and `send` does not hold its first reply until every pipelined
-/// request has been handled.
+/// A reply that comes later than the window after the read of its request (here every reply:
+/// the window is zero) is written at once, with what was queued before it: an application that
+/// awaits a database between `recv` and `send` does not hold its first reply until every
+/// pipelined request has been handled.
 #[test]
 fn a_reply_later_than_the_window_is_written_at_once() {
     let mut h = Harness::new(Role::Server, quiet());
